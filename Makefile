@@ -1,0 +1,32 @@
+# Two commands for readers: `make book` and `make test`. Both create the environment if it is missing.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Sphinx warnings are errors: a broken reference or a missing figure fails the build.
+BOOKFLAGS ?= -W --keep-going
+
+.PHONY: env test book execute clean
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## test: pytest over the library's tests and every notebook (strict nbval against stored outputs)
+test: env
+	$(BIN)/python -m pytest --nbval tests notebooks
+
+## book: build the HTML book into _build/html from the notebooks' stored outputs
+book: env
+	$(BIN)/jupyter-book build $(BOOKFLAGS) .
+
+## execute: re-run every notebook at ci scale and store its outputs (do this after changing a chapter)
+execute: env
+	$(BIN)/python scripts/execute_notebooks.py notebooks/*.ipynb
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis

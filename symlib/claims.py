@@ -1,0 +1,75 @@
+"""A chapter's checked claims: the last cell of every chapter.
+
+Every claim the prose makes is restated here as a condition computed by the notebook. Each claim
+prints one deterministic line; leaving the block raises :class:`ClaimFailed` if any was false, so
+``pytest --nbval`` fails the moment the book stops being true::
+
+    with symlib.Claims("00 · the calculation") as claims:
+        claims.check("a 3×3 conv has 1,728 weights", n_conv == 1_728)
+        claims.check("the ratio is above 5,500", ratio > 5_500)
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+import numpy as np
+
+
+class ClaimFailed(AssertionError):
+    """Raised at the end of a claims block when at least one claim is false."""
+
+
+class Claims:
+    """Collect and print claims; raise :class:`ClaimFailed` on exit if any is false.
+
+    Args:
+        chapter: a short name printed in the header line.
+    """
+
+    def __init__(self, chapter: str) -> None:
+        self.chapter = chapter
+        self.results: list[tuple[str, bool]] = []
+
+    def check(self, statement: str, holds: bool | np.bool_) -> bool:
+        """Record and print one claim. ``holds`` must be a real boolean (not a tensor or a number),
+        so a claim cannot pass by accident through truthiness."""
+        if not isinstance(holds, (bool, np.bool_)):
+            raise TypeError(f"claim {statement!r}: expected a bool, got {type(holds).__name__}; "
+                            "compare explicitly (e.g. `error < tol`)")
+        ok = bool(holds)
+        self.results.append((statement, ok))
+        print(f"{'✓' if ok else '✗ FALSE'}  {statement}")
+        return ok
+
+    @property
+    def failed(self) -> list[str]:
+        return [s for s, ok in self.results if not ok]
+
+    def __enter__(self) -> Claims:
+        print(f"Claims of chapter {self.chapter}")
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is not None:
+            return
+        if not self.results:
+            raise ClaimFailed(f"chapter {self.chapter} checked no claims")
+        if self.failed:
+            raise ClaimFailed(f"{len(self.failed)} of {len(self.results)} claims are false: "
+                              + "; ".join(self.failed))
+        print(f"all {len(self.results)} claims hold")
+
+
+def glue(name: str, value: object) -> None:
+    """Make ``value`` available to the chapter's prose as ``{glue:text}`name``` (myst-nb).
+
+    Numbers in the book's prose come from cells this way, never typed by hand. Where myst-nb is not
+    installed (e.g. on Colab) this does nothing: the notebook prints the numbers anyway.
+    """
+    try:
+        from myst_nb import glue as _glue
+    except ImportError:
+        return
+    _glue(name, value, display=False)

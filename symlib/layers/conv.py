@@ -1,0 +1,84 @@
+"""Convolution and its relatives: what locality and weight sharing each contribute.
+
+A 2D convolution is two constraints on a fully connected layer at once:
+
+* **locality** — output pixel ``p`` only sees the ``k×k`` window around ``p``;
+* **weight sharing** — every window uses the same kernel.
+
+:class:`LocallyConnected2d` keeps the first and drops the second (a different kernel at every
+position), so comparing FC, locally connected and convolutional layers separates the two savings.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+class LocallyConnected2d(nn.Module):
+    """A convolution without weight sharing: every output position has its own ``k×k`` kernel.
+
+    .. math::  y_{o,p} = b_{o,p} + \\sum_{c} \\sum_{\\delta \\in [k]^2} W_{p,o,c,\\delta}\\, x_{c,\\, p+\\delta}
+
+    Args:
+        in_channels, out_channels: ``C_in`` and ``C_out``.
+        in_size: ``(H, W)`` of the input; a locally connected layer is tied to one image size.
+        kernel_size: ``k`` (odd); ``padding="same"`` keeps the spatial size, with zeros outside.
+        bias: a separate bias per output channel *and* position.
+
+    Shapes: input ``[batch, C_in, H, W]`` → output ``[batch, C_out, H, W]``.
+    Parameters: ``H·W·C_out·C_in·k²`` weights (``H·W·C_out`` biases) — a convolution has ``C_out·C_in·k²``.
+    Pass ``device="meta"`` to count parameters of sizes that would not fit in memory.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, in_size: tuple[int, int], kernel_size: int,
+                 *, bias: bool = True, device: torch.device | str | None = None,
+                 dtype: torch.dtype | None = None) -> None:
+        super().__init__()
+        if kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be a positive odd number, got {kernel_size}")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.in_size, self.kernel_size = tuple(in_size), kernel_size
+        positions = in_size[0] * in_size[1]
+        fan_in = in_channels * kernel_size**2
+        factory = {"device": device, "dtype": dtype}
+        self.weight = nn.Parameter(torch.empty(positions, out_channels, fan_in, **factory))
+        self.bias = nn.Parameter(torch.empty(out_channels, positions, **factory)) if bias else None
+        if self.weight.device.type != "meta":
+            bound = 1 / math.sqrt(fan_in)  # the same scale as nn.Conv2d's default initialisation
+            nn.init.uniform_(self.weight, -bound, bound)
+            if self.bias is not None:
+                nn.init.uniform_(self.bias, -bound, bound)
+
+    @classmethod
+    def from_conv(cls, conv: nn.Conv2d, in_size: tuple[int, int]) -> LocallyConnected2d:
+        """The locally connected layer whose every position uses ``conv``'s kernel: equal outputs."""
+        k = conv.kernel_size[0]
+        if conv.kernel_size != (k, k) or conv.stride != (1, 1) or conv.padding != (k // 2, k // 2) \
+                or conv.padding_mode != "zeros" or conv.groups != 1 or conv.dilation != (1, 1):
+            raise ValueError("from_conv needs a square, stride-1, 'same' zero-padded, ungrouped Conv2d")
+        layer = cls(conv.in_channels, conv.out_channels, in_size, k, bias=conv.bias is not None,
+                    device=conv.weight.device, dtype=conv.weight.dtype)
+        with torch.no_grad():
+            layer.weight.copy_(conv.weight.reshape(conv.out_channels, -1).expand_as(layer.weight))
+            if conv.bias is not None:
+                layer.bias.copy_(conv.bias[:, None].expand_as(layer.bias))
+        return layer
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() != 4 or x.shape[1] != self.in_channels or tuple(x.shape[-2:]) != self.in_size:
+            raise ValueError(f"{type(self).__name__} expects [batch, {self.in_channels}, "
+                             f"{self.in_size[0]}, {self.in_size[1]}], got {tuple(x.shape)}")
+        patches = F.unfold(x, self.kernel_size, padding=self.kernel_size // 2)  # [B, C_in·k², H·W]
+        y = torch.einsum("bip,poi->bop", patches, self.weight)                  # [B, C_out, H·W]
+        if self.bias is not None:
+            y = y + self.bias
+        return y.reshape(x.shape[0], self.out_channels, *self.in_size)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, in_size={self.in_size}, "
+                f"kernel_size={self.kernel_size}, bias={self.bias is not None}")
+

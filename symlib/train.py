@@ -1,0 +1,247 @@
+"""One small, device-agnostic training loop shared by every chapter.
+
+``fit`` trains for a fixed number of *steps* (never epochs or seconds), so a run is a pure function of
+its arguments: the data order of epoch ``e`` is ``randperm(n)`` under a generator seeded from
+``(seed, e)``, and checkpoints carry the model, optimizer, history and global RNG states. A run
+interrupted at any step and resumed from its last checkpoint therefore ends bitwise identical to an
+uninterrupted one (on the same device and software versions)::
+
+    history = fit(model, lambda m, b: F.mse_loss(m(b[0]), b[1]), TensorDataset(x, y),
+                  steps=1000, batch_size=64, checkpoint="checkpoints/ch3.pt", checkpoint_every=200)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+import torch
+from torch import nn
+from torch.utils.data import Dataset, TensorDataset, default_collate
+from tqdm.auto import tqdm
+
+from symlib.config import default_device, progress_enabled
+
+__all__ = ["History", "NonFiniteLossError", "fit", "to_device"]
+
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss became nan or inf; the message names the step (``"... at step 17"``)."""
+
+
+@dataclass
+class History:
+    """What ``fit`` recorded. Plain lists and dicts, so it survives ``torch.load(weights_only=True)``.
+
+    Attributes:
+        step: 1-based step number of each recorded training loss.
+        loss: training loss of that step (same length as ``step``).
+        evals: one dict per evaluation: ``{"step": s, **evaluate(model)}``.
+    """
+
+    step: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    evals: list[dict[str, float]] = field(default_factory=list)
+
+    def final(self, key: str = "loss") -> float:
+        """The last training loss (``key="loss"``), or the last recorded value of eval metric ``key``."""
+        if key == "loss" and self.loss:
+            return self.loss[-1]
+        for record in reversed(self.evals):
+            if key in record:
+                return record[key]
+        known = sorted({k for r in self.evals for k in r} | ({"loss"} if self.loss else set()))
+        raise KeyError(f"no recorded value for {key!r}; recorded: {known}")
+
+
+def to_device(batch: Any, device: torch.device | str) -> Any:
+    """Move a batch to ``device``: tensors, (named)tuples/lists/dicts of them, anything with ``.to()``."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device)
+    if isinstance(batch, dict):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, tuple) and hasattr(batch, "_fields"):  # namedtuple
+        return type(batch)(*(to_device(v, device) for v in batch))
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(to_device(v, device) for v in batch)
+    if hasattr(batch, "to"):  # torch_geometric Batch / Data
+        return batch.to(device)
+    return batch
+
+
+def _epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
+    """The permutation of ``range(n)`` used in ``epoch``: a pure function of ``(seed, epoch)``."""
+    digest = hashlib.blake2b(f"symlib.fit:{seed}:{epoch}".encode(), digest_size=8).digest()
+    gen = torch.Generator().manual_seed(int.from_bytes(digest, "little") >> 1)
+    return torch.randperm(n, generator=gen)
+
+
+def _collate(data: Dataset | Sequence, idx: torch.Tensor) -> Any:
+    """Gather items ``idx`` of ``data`` into one batch (a PyG ``Batch`` for graphs)."""
+    if isinstance(data, TensorDataset):  # fast path, same result as default_collate
+        return [t[idx] for t in data.tensors]
+    items = [data[i] for i in idx.tolist()]
+    if "torch_geometric" in sys.modules:  # graphs imply it is loaded; spare others its ~3 s import
+        from torch_geometric.data import Batch
+        from torch_geometric.data.data import BaseData
+
+        if isinstance(items[0], BaseData):
+            return Batch.from_data_list(items)
+    return default_collate(items)
+
+
+def _rng_state() -> dict[str, Any]:
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+    return {"rng_cpu": torch.get_rng_state(), "rng_cuda": list(cuda)}
+
+
+def _save(path: str | os.PathLike, state: dict[str, Any]) -> None:
+    """``torch.save`` atomically: write a temp file next to ``path``, then ``os.replace`` it."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".pt")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(state, f)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def fit(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], data: Dataset | Sequence,
+        *, steps: int, batch_size: int, lr: float = 1e-3, weight_decay: float = 0.0,
+        optimizer: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer] | None = None,
+        seed: int = 0, device: str | torch.device | None = None, amp: bool | None = None,
+        compile: bool = False, clip_grad: float | None = None,
+        evaluate: Callable[[nn.Module], dict[str, float]] | None = None, eval_every: int = 0,
+        checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 0, resume: bool = True,
+        callback: Callable[[int, float], None] | None = None, progress: bool | None = None) -> History:
+    """Train ``model`` for ``steps`` optimizer steps on minibatches of ``data``; return its History.
+
+    Each step ``s`` (1-based) uses batch ``s - 1`` of the epoch order (see module docstring); the last
+    incomplete batch of each epoch is dropped, so every batch has exactly ``min(batch_size, len(data))``
+    items. Per step: forward (``loss_fn(model, batch)`` under bf16 autocast if ``amp``), nan/inf check,
+    backward, optional gradient clipping, optimizer step; then evaluation, checkpoint and ``callback``
+    when due, in that order.
+
+    Args:
+        model: initialised by the caller; moved to ``device`` in place.
+        loss_fn: ``(model, batch on device) -> scalar loss``. Gets the compiled model if ``compile``.
+        data: a map-style Dataset (e.g. ``TensorDataset``) or a sequence of torch_geometric ``Data``.
+        steps: total number of optimizer steps (including those of a resumed checkpoint).
+        batch_size: items per batch, capped at ``len(data)``.
+        lr, weight_decay: for the default optimizer, ``AdamW``; ignored if ``optimizer`` is given.
+        optimizer: factory ``params -> Optimizer``, e.g. ``lambda p: torch.optim.SGD(p, lr=0.1)``.
+        seed: seeds the data order and, on a fresh run, torch's global RNG (dropout etc.).
+        device: default :func:`symlib.config.default_device`.
+        amp: bf16 autocast. ``None``: on iff the device is CUDA with bf16 support.
+        compile: ``torch.compile`` the model for ``loss_fn`` (``evaluate`` gets the plain model).
+        clip_grad: max global gradient norm, or ``None``.
+        evaluate: ``model -> {metric: value}``, called in eval mode (no ``no_grad``: add your own)
+            every ``eval_every`` steps (0: never) and after the last step.
+        checkpoint: file to save to (and resume from); saved every ``checkpoint_every`` steps
+            (0: only at the end) and after the last step. Ignored when ``None``.
+        resume: continue from ``checkpoint`` if it exists; if its step >= ``steps``, load the
+            weights and return its history without training.
+        callback: ``(step, loss)`` after each step; may raise (e.g. ``KeyboardInterrupt``) to stop.
+        progress: tqdm bar; default :func:`symlib.config.progress_enabled`.
+
+    Raises:
+        NonFiniteLossError: the loss of some step is nan/inf (raised before that optimizer step).
+        ValueError, TypeError: invalid arguments or a non-scalar loss.
+    """
+    for name, value, low in (("steps", steps, 1), ("batch_size", batch_size, 1),
+                             ("eval_every", eval_every, 0), ("checkpoint_every", checkpoint_every, 0)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        if value < low:
+            raise ValueError(f"{name} must be >= {low}, got {value}")
+    if clip_grad is not None and not clip_grad > 0:
+        raise ValueError(f"clip_grad must be positive or None, got {clip_grad}")
+    if not hasattr(data, "__len__") or not hasattr(data, "__getitem__"):
+        raise TypeError(f"data must be a map-style Dataset or a sequence, got {type(data).__name__}")
+    n = len(data)
+    if n == 0:
+        raise ValueError("data is empty")
+    device = torch.device(device) if device is not None else default_device()
+    if amp is None:
+        amp = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    elif amp and (device.type != "cuda" or not torch.cuda.is_bf16_supported()):
+        raise ValueError(f"amp=True needs a CUDA device with bf16 support, got device {device}")
+    progress = progress_enabled() if progress is None else progress
+    batch_size = min(batch_size, n)
+    batches_per_epoch = n // batch_size
+
+    model.to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = optimizer(params) if optimizer is not None else torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    history, start = History(), 0
+    if checkpoint is not None and resume and os.path.exists(checkpoint):
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        try:
+            model.load_state_dict(state["model"])
+        except RuntimeError as e:
+            raise RuntimeError(f"checkpoint {os.fspath(checkpoint)!r} does not match the model: {e}") from e
+        history, start = History(**state["history"]), state["step"]
+        if start >= steps:
+            return history
+        opt.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["rng_cpu"])
+        if state["rng_cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
+    else:
+        torch.manual_seed(seed)
+    net = torch.compile(model) if compile else model
+
+    def run_eval(step: int) -> None:
+        model.eval()
+        metrics = evaluate(model)
+        model.train()
+        history.evals.append({"step": step, **{k: float(v) for k, v in metrics.items()}})
+
+    was_training, order, order_epoch = model.training, None, -1
+    bar = tqdm(total=steps, initial=start, disable=not progress, desc="fit", dynamic_ncols=True)
+    try:
+        model.train()
+        for step in range(start + 1, steps + 1):
+            epoch, b = divmod(step - 1, batches_per_epoch)
+            if epoch != order_epoch:
+                order, order_epoch = _epoch_order(n, seed, epoch), epoch
+            batch = to_device(_collate(data, order[b * batch_size:(b + 1) * batch_size]), device)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                loss = loss_fn(net, batch)
+            if not isinstance(loss, torch.Tensor):
+                raise TypeError(f"loss_fn must return a scalar tensor, got {type(loss).__name__}")
+            if loss.ndim != 0:
+                raise ValueError(f"loss_fn must return a scalar tensor, got shape {tuple(loss.shape)}")
+            value = loss.item()
+            if not math.isfinite(value):
+                raise NonFiniteLossError(f"loss became {value} at step {step}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip_grad is not None:
+                nn.utils.clip_grad_norm_(params, clip_grad)
+            opt.step()
+            history.step.append(step)
+            history.loss.append(value)
+            if evaluate is not None and ((eval_every and step % eval_every == 0) or step == steps):
+                run_eval(step)
+            if checkpoint is not None and ((checkpoint_every and step % checkpoint_every == 0) or step == steps):
+                _save(checkpoint, {"step": step, "model": model.state_dict(), "optimizer": opt.state_dict(),
+                                   "history": asdict(history), **_rng_state()})
+            bar.update(1)
+            if step % 10 == 0 or step == steps:
+                bar.set_postfix(loss=f"{value:.4g}", refresh=False)
+            if callback is not None:
+                callback(step, value)
+    finally:
+        bar.close()
+        model.train(was_training)
+    return history
