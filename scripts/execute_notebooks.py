@@ -23,13 +23,12 @@ def execute(path: Path, timeout: int = 900) -> float:
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
-        record_timing=False,        # no timestamps in the stored notebook: clean diffs
-        store_widget_state=False,   # widget state holds random model ids: not reproducible
+        record_timing=False,  # no timestamps in the stored notebook: clean diffs
     )
     start = time.perf_counter()
     client.execute()
     elapsed = time.perf_counter() - start
-    nb.metadata.pop("widgets", None)
+    nb.metadata.pop("widgets", None)  # widget state holds random model ids: not reproducible
     nbformat.write(nb, path)
     return elapsed
 

@@ -114,12 +114,14 @@ class EquivarianceResult:
     Attributes:
         errors: one relative error per tested element.
         dtype: the dtype of ``f``'s output, which sets the tolerance.
-        exhaustive: whether every element of a finite group was tested (else a random sample).
+        exhaustive: whether every element of a finite group was tested.
+        chosen: whether the caller chose the elements (else all of them, or a seeded random sample).
     """
 
     errors: tuple[float, ...]
     dtype: torch.dtype
     exhaustive: bool
+    chosen: bool = False
 
     @property
     def max(self) -> float:
@@ -138,7 +140,8 @@ class EquivarianceResult:
         return self.max
 
     def __str__(self) -> str:
-        which = f"all {len(self.errors)}" if self.exhaustive else f"{len(self.errors)} sampled"
+        n = len(self.errors)
+        which = f"all {n}" if self.exhaustive else f"{n} chosen" if self.chosen else f"{n} sampled"
         dt = str(self.dtype).removeprefix("torch.")
         return f"max relative error {self.max:.1e} over {which} elements ({dt})"
 
@@ -170,7 +173,7 @@ def equivariance_error(f: Callable[[Any], Any], x: Any, act_in: Action, act_out:
         raise ValueError(f"input action {act_in!r} (group {act_in.group}) and output action {act_out!r} "
                          f"(group {act_out.group}) are actions of different groups; pass hom= to map "
                          "input elements to output elements")
-    exhaustive = False
+    exhaustive, chosen = False, elements is not None
     if elements is None:
         everything = act_in.elements()
         if everything is not None and len(everything) <= exhaustive_limit:
@@ -185,7 +188,7 @@ def equivariance_error(f: Callable[[Any], Any], x: Any, act_in: Action, act_out:
         f_gx, g_fx = residual(f, x, act_in, act_out, g, hom(g) if hom is not None else None)
         dtype = dtype or _float_tensors(f_gx)[0].dtype
         errors.append(relative_error(f_gx, g_fx))
-    return EquivarianceResult(tuple(errors), dtype, exhaustive)
+    return EquivarianceResult(tuple(errors), dtype, exhaustive, chosen)
 
 
 def invariance_error(f: Callable[[Any], Any], x: Any, act: Action, **kwargs: Any) -> EquivarianceResult:

@@ -61,10 +61,10 @@ def _as_array(a: torch.Tensor | np.ndarray) -> np.ndarray:
 
 
 def image(ax: Axes, a: torch.Tensor | np.ndarray, title: str = "", *, signed: bool = False,
-          colorbar: bool = False, vmax: float | None = None) -> None:
-    """Show a 2D array (a weight matrix, a feature map) without ticks.
+          cmap: str | None = None, colorbar: bool = False, vmax: float | None = None) -> None:
+    """Show a 2D array (a weight matrix, a feature map, a photo) without ticks.
 
-    ``signed=True`` uses a diverging colormap centred on zero.
+    ``signed=True`` uses a diverging colormap centred on zero; otherwise ``cmap`` (default viridis).
     """
     arr = _as_array(a)
     if arr.ndim != 2:
@@ -73,7 +73,7 @@ def image(ax: Axes, a: torch.Tensor | np.ndarray, title: str = "", *, signed: bo
         m = vmax if vmax is not None else float(np.abs(arr).max()) or 1.0
         im = ax.imshow(arr, cmap=DIVERGING, vmin=-m, vmax=m)
     else:
-        im = ax.imshow(arr, cmap=SEQUENTIAL, vmin=0 if vmax is not None else None, vmax=vmax)
+        im = ax.imshow(arr, cmap=cmap or SEQUENTIAL, vmin=0 if vmax is not None else None, vmax=vmax)
     ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -82,7 +82,8 @@ def image(ax: Axes, a: torch.Tensor | np.ndarray, title: str = "", *, signed: bo
 
 
 def shift_explorer(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
-                   titles: Sequence[str] = ("input x shifted by s", "f(shifted x)", "f(x) shifted by s")):
+                   titles: Sequence[str] = ("input x shifted by s", "f(shifted x)", "f(x) shifted by s"),
+                   cmap: str = "gray"):
     """An ipywidgets slider that shifts an image ``x`` of shape ``[1, c, h, w]`` horizontally (with
     wrap-around) and shows the input, ``f`` of the shifted input, and the shifted ``f(x)``, for the
     first channel. For a shift-equivariant ``f`` the last two panels are identical.
@@ -107,7 +108,7 @@ def shift_explorer(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
         with out:
             fig, axes = subplots(3, width=9, height=3)
             for ax, p, t in zip(axes[0], panels, titles):
-                image(ax, p[0, 0], t)
+                image(ax, p[0, 0], t, cmap=cmap)
             plt.show()
 
     slider.observe(draw, names="value")

@@ -1,0 +1,117 @@
+"""Tests for symlib.claims: the checked-claims block that ends every chapter."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from symlib.claims import ClaimFailed, Claims
+
+CHAPTER = "00 · the calculation"
+
+
+def lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    return capsys.readouterr().out.splitlines()
+
+
+def test_passing_claims_print_one_line_each_with_header_and_footer(capsys) -> None:
+    with Claims(CHAPTER) as claims:
+        assert claims.check("a 3×3 conv has 1,728 weights", 3 * 3 * 192 == 1_728) is True
+        assert claims.check("the ratio is above 5,500", 6_000 > 5_500) is True
+    assert lines(capsys) == [
+        f"Claims of chapter {CHAPTER}",
+        "✓  a 3×3 conv has 1,728 weights",
+        "✓  the ratio is above 5,500",
+        "all 2 claims hold",
+    ]
+    assert claims.failed == []
+    assert claims.results == [("a 3×3 conv has 1,728 weights", True), ("the ratio is above 5,500", True)]
+
+
+def test_output_is_deterministic(capsys) -> None:
+    def run() -> list[str]:
+        with Claims(CHAPTER) as claims:
+            claims.check("one", True)
+        return lines(capsys)
+
+    assert run() == run()
+
+
+def test_false_claim_raises_at_exit_listing_it(capsys) -> None:
+    with pytest.raises(ClaimFailed, match=re.escape("1 of 3 claims are false: the error is below 1e-6")):
+        with Claims(CHAPTER) as claims:
+            assert claims.check("the loss decreased", True) is True
+            assert claims.check("the error is below 1e-6", 1e-3 < 1e-6) is False
+            claims.check("training took 300 steps", True)  # later claims are still checked and printed
+    out = lines(capsys)
+    assert out == [
+        f"Claims of chapter {CHAPTER}",
+        "✓  the loss decreased",
+        "✗ FALSE  the error is below 1e-6",
+        "✓  training took 300 steps",
+    ]  # no "all ... hold" footer
+    assert claims.failed == ["the error is below 1e-6"]
+
+
+def test_every_false_claim_is_listed() -> None:
+    with pytest.raises(ClaimFailed, match=re.escape("2 of 2 claims are false: first; second")):
+        with Claims(CHAPTER) as claims:
+            claims.check("first", False)
+            claims.check("second", False)
+
+
+def test_claim_failed_is_an_assertion_error() -> None:
+    # so pytest (and nbval) report it as a failed check, not as a crash
+    assert issubclass(ClaimFailed, AssertionError)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [torch.tensor(True), torch.tensor([1.0]), 1.0, 0.0, 1, 0, None, "yes", np.float64(1.0), np.array([True])],
+    ids=["tensor-bool", "tensor-float", "float-1", "float-0", "int-1", "int-0", "None", "str", "np-float",
+         "np-array"],
+)
+def test_non_bool_claims_raise_type_error(value, capsys) -> None:
+    with pytest.raises(TypeError, match=rf"claim 'x': expected a bool, got {type(value).__name__}"):
+        with Claims(CHAPTER) as claims:
+            claims.check("x", value)
+    assert claims.results == []  # nothing recorded, and the TypeError is not masked by ClaimFailed
+    assert lines(capsys) == [f"Claims of chapter {CHAPTER}"]
+
+
+@pytest.mark.parametrize("value", [np.bool_(True), np.float64(1e-8) < 1e-6, np.array([1, 2]).sum() == 3],
+                         ids=["np.bool_", "np-comparison", "np-reduction"])
+def test_numpy_bools_are_accepted(value, capsys) -> None:
+    with Claims(CHAPTER) as claims:
+        ok = claims.check("numpy says so", value)
+    assert ok is True and type(ok) is bool
+    assert lines(capsys)[1:] == ["✓  numpy says so", "all 1 claims hold"]
+
+
+def test_false_numpy_bool_fails() -> None:
+    with pytest.raises(ClaimFailed, match="numpy says no"):
+        with Claims(CHAPTER) as claims:
+            claims.check("numpy says no", np.bool_(False))
+
+
+def test_tensor_comparisons_pass_once_converted() -> None:
+    err = torch.tensor(1e-7)
+    with Claims(CHAPTER) as claims:
+        claims.check("converted with bool()", bool(err < 1e-6))
+        claims.check("converted with .item()", (err < 1e-6).item())
+
+
+def test_empty_block_raises() -> None:
+    with pytest.raises(ClaimFailed, match=re.escape(f"chapter {CHAPTER} checked no claims")):
+        with Claims(CHAPTER):
+            pass
+
+
+def test_exceptions_inside_the_block_propagate_unchanged() -> None:
+    with pytest.raises(KeyError, match="missing"):
+        with Claims(CHAPTER) as claims:
+            claims.check("a false claim before the crash", False)
+            raise KeyError("missing")
