@@ -20,9 +20,10 @@ $(STAMP): pyproject.toml
 test: env
 	$(BIN)/python -m pytest --nbval tests notebooks
 
-## book: build the HTML book into _build/html from the notebooks' stored outputs
+## book: build the HTML book into _build/html from the notebooks' stored outputs, then check it
 book: env
 	$(BIN)/jupyter-book build $(BOOKFLAGS) .
+	$(BIN)/python scripts/check_book.py _build/html
 
 ## execute: re-run every notebook at ci scale and store its outputs (do this after changing a chapter)
 execute: env

@@ -201,3 +201,10 @@ def test_progress_enabled_respects_the_environment(monkeypatch: pytest.MonkeyPat
 def test_progress_is_on_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SYMLIB_PROGRESS")
     assert progress_enabled()
+
+
+def test_conftest_loads_the_hypothesis_profile() -> None:
+    from hypothesis import settings
+
+    assert settings.get_current_profile_name() == "symlib"
+    assert settings.default.deadline is None and settings.default.derandomize

@@ -300,7 +300,8 @@ def test_stride_two_pooling_is_equivariant_through_a_homomorphism(dtype: torch.d
     pool = lambda z: F.avg_pool2d(z, 2)  # noqa: E731
     result = equivariance_error(pool, x, CyclicShift2d(8, 8), CyclicShift2d(4, 4),
                                 elements=even_shifts(8, 8), hom=halve)
-    assert len(result.errors) == 16 and not result.exhaustive  # explicit elements are never "all"
+    assert len(result.errors) == 16 and result.chosen and not result.exhaustive  # never "all"
+    assert str(result).endswith(f"over 16 chosen elements ({str(dtype).removeprefix('torch.')})")
     assert result.holds and result.max <= tolerance(dtype)
     # odd shifts do not commute with stride-2 pooling
     assert_broken(equivariance_error(pool, x, CyclicShift2d(8, 8), CyclicShift2d(4, 4),
@@ -337,9 +338,9 @@ def test_output_that_does_not_fit_the_action_raises() -> None:
 def test_small_groups_are_tested_exhaustively_large_ones_sampled(dtype: torch.dtype) -> None:
     f = lambda z: z.roll(1, -1)  # noqa: E731  # shift-equivariant
     small = equivariance_error(f, randn(4, 4, dtype=dtype), CyclicShift2d(4, 4))
-    assert small.exhaustive and len(small.errors) == 16
+    assert small.exhaustive and not small.chosen and len(small.errors) == 16
     large = equivariance_error(f, randn(16, 16, dtype=dtype), CyclicShift2d(16, 16))
-    assert not large.exhaustive and len(large.errors) == DEFAULT_SAMPLES
+    assert not large.exhaustive and not large.chosen and len(large.errors) == DEFAULT_SAMPLES
     fewer = equivariance_error(f, randn(16, 16, dtype=dtype), CyclicShift2d(16, 16), samples=3)
     assert not fewer.exhaustive and len(fewer.errors) == 3
     capped = equivariance_error(f, randn(4, 4, dtype=dtype), CyclicShift2d(4, 4), exhaustive_limit=10)
@@ -427,6 +428,8 @@ def test_result_str_and_holds() -> None:
     sampled = EquivarianceResult((0.25, 0.5), torch.float64, False)
     assert str(sampled) == "max relative error 5.0e-01 over 2 sampled elements (float64)"
     assert not sampled.holds
+    chosen = EquivarianceResult((0.25,), torch.float64, False, chosen=True)
+    assert str(chosen) == "max relative error 2.5e-01 over 1 chosen elements (float64)"
     # the same error can be exact in float32 and broken in float64
     assert not EquivarianceResult((tol32,), torch.float64, True).holds
 

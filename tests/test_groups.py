@@ -57,6 +57,17 @@ HAAR_MEAN_BOUND = 5 * math.sqrt(1 / 3 / HAAR_SAMPLES)
 LARGEST_ENUMERATED_N = 6
 
 
+@pytest.fixture(autouse=True, scope="module")
+def single_threaded_torch():
+    """Run this module's tiny tensor operations on one thread. Euclidean3d.sample's 3×3 QR costs
+    ~20 µs on one thread but ~0.5 ms with a thread pool (more on a loaded machine), and the
+    property tests below sample thousands of elements. Restored afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 # --------------------------------------------------------------------------------------------------
 # comparison helpers
 
