@@ -14,6 +14,7 @@ is "zero" is decided by :func:`tolerance`, which is tied to the dtype.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -125,7 +126,8 @@ class EquivarianceResult:
 
     @property
     def max(self) -> float:
-        return max(self.errors)
+        """The largest error; NaN if any error is NaN (a NaN must never pass as "equivariant")."""
+        return math.nan if any(math.isnan(e) for e in self.errors) else max(self.errors)
 
     @property
     def tol(self) -> float:
@@ -169,7 +171,7 @@ def equivariance_error(f: Callable[[Any], Any], x: Any, act_in: Action, act_out:
             does not fit the input or the output.
     """
     act_out = act_in if act_out is None else act_out
-    if hom is None and not isinstance(act_out, Trivial) and act_out.group != act_in.group:
+    if hom is None and act_out.group is not None and act_out.group != act_in.group:
         raise ValueError(f"input action {act_in!r} (group {act_in.group}) and output action {act_out!r} "
                          f"(group {act_out.group}) are actions of different groups; pass hom= to map "
                          "input elements to output elements")
@@ -186,7 +188,13 @@ def equivariance_error(f: Callable[[Any], Any], x: Any, act_in: Action, act_out:
     errors, dtype = [], None
     for g in elements:
         f_gx, g_fx = residual(f, x, act_in, act_out, g, hom(g) if hom is not None else None)
-        dtype = dtype or _float_tensors(f_gx)[0].dtype
+        if dtype is None:
+            outputs = _float_tensors(f_gx)
+            if not outputs:
+                raise TypeError("f returned no floating-point tensor: equivariance is measured on "
+                                "floating outputs (compare integer outputs such as labels exactly, "
+                                "or measure the logits they come from)")
+            dtype = outputs[0].dtype
         errors.append(relative_error(f_gx, g_fx))
     return EquivarianceResult(tuple(errors), dtype, exhaustive, chosen)
 

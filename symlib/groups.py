@@ -86,7 +86,7 @@ class Action(ABC):
         if isinstance(g, Tensor):
             return bool(torch.equal(g, h))
         if isinstance(g, tuple) and g and isinstance(g[0], Tensor):
-            return all(torch.allclose(a, b, atol=1e-12) for a, b in zip(g, h))
+            return all(torch.allclose(a, b, rtol=0.0, atol=1e-12) for a, b in zip(g, h))
         return g == h
 
     def __repr__(self) -> str:

@@ -60,7 +60,9 @@ def restore_global_state():
 
 
 def draws() -> tuple[list[float], list[float], list[float]]:
-    return (torch.rand(DRAWS).tolist(), np.random.rand(DRAWS).tolist(), [random.random() for _ in range(DRAWS)])
+    """DRAWS numbers from each global stream: torch, NumPy, Python."""
+    return (torch.rand(DRAWS).tolist(), np.random.rand(DRAWS).tolist(),
+            [random.random() for _ in range(DRAWS)])
 
 
 # --------------------------------------------------------------------------------------------------

@@ -38,6 +38,8 @@ from symlib.groups import (
     Trivial,
 )
 
+pytestmark = pytest.mark.usefixtures("single_threaded_torch")  # tiny tensors: see tests/conftest.py
+
 DTYPES = [torch.float32, torch.float64]
 #: a function "breaks" a symmetry when its error exceeds this multiple of the dtype's tolerance
 BROKEN_FACTOR = 100
@@ -434,15 +436,11 @@ def test_result_str_and_holds() -> None:
     assert not EquivarianceResult((tol32,), torch.float64, True).holds
 
 
-@pytest.mark.xfail(strict=True, reason="EquivarianceResult.max uses Python max(), which ignores a NaN "
-                   "unless it comes first, so a function returning NaN on some transformed inputs "
-                   "is reported as exactly equivariant (holds=True)")
 def test_nan_error_does_not_hold() -> None:
     result = EquivarianceResult((0.0, float("nan")), torch.float32, True)
     assert math.isnan(result.max) and not result.holds
 
 
-@pytest.mark.xfail(strict=True, reason="same NaN bug, end to end: errors (0, 0, nan) give holds=True")
 def test_function_that_returns_nan_for_some_elements_is_not_equivariant() -> None:
     x = torch.tensor([1.0, -1.0, 2.0])
     # shift-equivariant, except that it returns NaN when the first entry is negative (shift by 2)
@@ -452,10 +450,14 @@ def test_function_that_returns_nan_for_some_elements_is_not_equivariant() -> Non
     assert not result.holds
 
 
-@pytest.mark.xfail(strict=True, reason="an output with no floating tensor (e.g. argmax labels) crashes "
-                   "with IndexError in equivariance_error (`_float_tensors(f_gx)[0]`) instead of a "
-                   "clear ValueError/TypeError (or an exact comparison)")
 def test_integer_outputs_give_a_clear_error() -> None:
     x = randn(2, 5, dtype=torch.float32)
-    with pytest.raises((ValueError, TypeError)):
+    with pytest.raises(TypeError, match="no floating-point tensor"):
         invariance_error(lambda z: z.argmax(-1), x, CyclicShift1d(5))
+
+
+def test_a_product_of_trivial_actions_measures_invariance() -> None:
+    x = randn(2, 5, dtype=torch.float64)
+    both = Product(Trivial(), Trivial())
+    result = equivariance_error(lambda z: (z.sum(-1), z.sum(-1)), x, CyclicShift1d(5), both)
+    assert result.holds

@@ -57,15 +57,9 @@ HAAR_MEAN_BOUND = 5 * math.sqrt(1 / 3 / HAAR_SAMPLES)
 LARGEST_ENUMERATED_N = 6
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_threaded_torch():
-    """Run this module's tiny tensor operations on one thread. Euclidean3d.sample's 3×3 QR costs
-    ~20 µs on one thread but ~0.5 ms with a thread pool (more on a loaded machine), and the
-    property tests below sample thousands of elements. Restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+#: Euclidean3d.sample's 3×3 QR costs ~20 µs on one thread but ~0.5 ms with a thread pool, and the
+#: property tests below sample thousands of elements (see tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("single_threaded_torch")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -78,8 +72,8 @@ def assert_same(actual: Any, expected: Any, dtype: torch.dtype, exact: bool) -> 
     if isinstance(expected, Data):
         assert isinstance(actual, Data)
         assert sorted(actual.keys()) == sorted(expected.keys())
-        for key in expected.keys():
-            assert_same(actual[key], expected[key], dtype, exact)
+        for name in expected.keys():
+            assert_same(actual[name], expected[name], dtype, exact)
     elif isinstance(expected, (tuple, list)):
         assert isinstance(actual, (tuple, list)) and len(actual) == len(expected)
         for a, e in zip(actual, expected):
@@ -538,7 +532,8 @@ def test_product_acts_componentwise_with_one_element(dtype: torch.dtype) -> None
     assert relative_error(out[0], E.act(g, pos)) <= tol
     assert relative_error(out[1], E.on_vectors().act(g, vel)) <= tol
     assert torch.equal(out[2], charge)
-    assert P.act(g, [pos, vel, charge])  # a list is accepted like a tuple
+    as_list = P.act(g, [pos, vel, charge])  # a list is accepted like a tuple
+    assert isinstance(as_list, tuple) and all(torch.equal(a, b) for a, b in zip(as_list, out))
 
 
 def test_product_of_trivial_actions_only() -> None:
@@ -556,7 +551,8 @@ BAD_INPUTS = [
     ("1d-dim-out-of-range", CyclicShift1d(3, dim=2), torch.zeros(3), ValueError, r"dim 2.*shape \(3,\)"),
     ("1d-wrong-size-dim0", CyclicShift1d(3, dim=0), torch.zeros(2, 3), ValueError, r"dim 0 of size 3"),
     ("1d-not-a-tensor", CyclicShift1d(3), [0.0, 1.0, 2.0], TypeError, r"acts on tensors, got list"),
-    ("2d-wrong-size", CyclicShift2d(4, 4), torch.zeros(2, 4, 5), ValueError, r"\[\.\.\., 4, 4\].*\(2, 4, 5\)"),
+    ("2d-wrong-size", CyclicShift2d(4, 4), torch.zeros(2, 4, 5), ValueError,
+     r"\[\.\.\., 4, 4\].*\(2, 4, 5\)"),
     ("2d-too-few-dims", CyclicShift2d(4, 4), torch.zeros(4), ValueError, r"\[\.\.\., 4, 4\]"),
     ("2d-not-a-tensor", CyclicShift2d(2, 2), [[0, 1], [2, 3]], ValueError, r"got list"),
     ("rot90-not-square", Rot90(), torch.zeros(3, 4), ValueError, r"square.*\(3, 4\)"),
@@ -573,7 +569,8 @@ BAD_INPUTS = [
     ("euclid-int-coordinates", Euclidean3d(), torch.zeros(4, 3, dtype=torch.long), ValueError,
      r"floating-point coordinates.*int64"),
     ("euclid-not-a-tensor", Euclidean3d(), [[0.0, 0.0, 0.0]], ValueError, r"got list"),
-    ("graph-not-data", GraphPermutation(3), torch.zeros(3, 2), TypeError, r"torch_geometric Data, got Tensor"),
+    ("graph-not-data", GraphPermutation(3), torch.zeros(3, 2), TypeError,
+     r"torch_geometric Data, got Tensor"),
     ("graph-wrong-nodes", GraphPermutation(5),
      Data(x=torch.zeros(4, 2), edge_index=torch.tensor([[0], [1]])), ValueError, r"5 nodes, got 4"),
     ("product-wrong-length", Product(CyclicShift1d(3), CyclicShift1d(3, dim=0)),
@@ -634,7 +631,8 @@ BAD_CONSTRUCTORS = [
 
 @pytest.mark.parametrize(("name", "make", "error", "match"), BAD_CONSTRUCTORS,
                          ids=[b[0] for b in BAD_CONSTRUCTORS])
-def test_bad_constructor_arguments_raise(name: str, make: Callable[[], Action], error: type, match: str) -> None:
+def test_bad_constructor_arguments_raise(name: str, make: Callable[[], Action], error: type,
+                                         match: str) -> None:
     with pytest.raises(error, match=match):
         make()
 
