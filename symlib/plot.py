@@ -50,7 +50,7 @@ def subplots(ncols: int = 1, nrows: int = 1, *, width: float | None = None,
              height: float | None = None, **kwargs: object) -> tuple[Figure, np.ndarray]:
     """``plt.subplots`` in the book's style; always returns a 2D array of axes ``[nrows, ncols]``."""
     use_style()
-    w = width if width is not None else FIGSIZE[0] * min(ncols, 2) / (1 if ncols == 1 else 1.4)
+    w = width if width is not None else FIGSIZE[0] if ncols == 1 else 3.2 * ncols
     h = height if height is not None else FIGSIZE[1] * nrows
     fig, axes = plt.subplots(nrows, ncols, figsize=(w, h), squeeze=False, **kwargs)
     return fig, axes
