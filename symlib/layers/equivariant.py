@@ -1,0 +1,63 @@
+"""A linear layer whose weight lives in a solved space of equivariant maps.
+
+Given an orthonormal basis ``{B_k}`` of the maps that commute with a group (:func:`symlib.solve.solve`),
+the layer learns one coefficient per basis element:
+
+.. math::  W = \\sum_k c_k B_k, \\qquad y = W x + b, \\qquad b \\in \\{v : ρ_\\text{out}(g) v = v\\}.
+
+It is equivariant for every value of its parameters, and it has exactly as many weights as the
+symmetry leaves free. The basis is solved once per representation pair (cached) and applied with
+``einsum``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from symlib.solve import Rep, solve
+
+
+class EquivariantLinear(nn.Module):
+    """``y = (Σ_k c_k B_k) x + b`` with ``B_k`` a basis of the ``ρ_in → ρ_out`` equivariant maps.
+
+    Args:
+        rep_in, rep_out: representations of one group (see :mod:`symlib.solve`).
+        mask: optional locality mask ``[d_out, d_in]`` (entries forced to zero).
+        bias: add a bias from the invariant vectors of ``rep_out`` (those with ``ρ(g) b = b``).
+
+    Shapes: input ``[..., d_in]`` → output ``[..., d_out]``. Parameters: ``weight`` ``[k]`` and
+    ``bias`` ``[k_b]``, where ``k = solve(rep_in, rep_out).shape[0]``.
+    """
+
+    def __init__(self, rep_in: Rep, rep_out: Rep, *, mask: Tensor | None = None, bias: bool = True,
+                 dtype: torch.dtype = torch.float32) -> None:
+        super().__init__()
+        basis = solve(rep_in, rep_out, mask=mask)                   # [k, d_out, d_in]
+        self.register_buffer("basis", basis.to(dtype))
+        self.d_in, self.d_out = rep_in.dim, rep_out.dim
+        k = basis.shape[0]
+        # Frobenius-orthonormal basis: c ~ N(0, d_out / k) gives E‖W‖² = d_out, i.e. entries of
+        # variance 1/d_in, the usual fan-in scaling.
+        self.weight = nn.Parameter(torch.randn(k, dtype=dtype) * (self.d_out / max(k, 1)) ** 0.5)
+        if bias:
+            bias_basis = solve(rep_out.trivial(), rep_out)[:, :, 0]   # [k_b, d_out]
+            self.register_buffer("bias_basis", bias_basis.to(dtype))
+            self.bias = nn.Parameter(torch.zeros(bias_basis.shape[0], dtype=dtype))
+        else:
+            self.bias_basis, self.bias = None, None
+
+    def matrix(self) -> Tensor:
+        """The dense weight matrix ``W = Σ_k c_k B_k``, ``[d_out, d_in]``."""
+        return torch.einsum("k,koi->oi", self.weight, self.basis)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.shape[-1] != self.d_in:
+            raise ValueError(f"EquivariantLinear expects [..., {self.d_in}], got {tuple(x.shape)}")
+        y = x @ self.matrix().T
+        if self.bias is not None:
+            y = y + self.bias @ self.bias_basis
+        return y
+
+    def extra_repr(self) -> str:
+        return f"d_in={self.d_in}, d_out={self.d_out}, free_parameters={self.weight.numel()}"
