@@ -364,7 +364,8 @@ def canonical(basis: Tensor, tol: float = 1e-9) -> Tensor:
     """The same space in reduced row-echelon form: a sparse, readable basis (not orthonormal).
 
     For the shifts it returns the ``n`` shift matrices; for any permutation representation, the
-    0/1 indicators of tied entries. ``basis``: ``[k, d_out, d_in]`` → ``[k, d_out, d_in]``.
+    0/1 indicators of tied entries. Entries within ``tol`` of an integer are snapped to it (rounding
+    noise of the elimination). ``basis``: ``[k, d_out, d_in]`` → ``[k, d_out, d_in]``.
     """
     k, shape = basis.shape[0], basis.shape[1:]
     a = basis.reshape(k, -1).clone()
@@ -380,7 +381,7 @@ def canonical(basis: Tensor, tol: float = 1e-9) -> Tensor:
         others = torch.arange(k) != row
         a[others] -= a[others, col:col + 1] * a[row]
         row += 1
-    a[a.abs() <= tol] = 0.0
+    a = torch.where((a - a.round()).abs() <= tol, a.round(), a) + 0.0  # snap rounding noise; no -0.0
     return a.reshape(k, *shape)
 
 
