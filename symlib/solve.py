@@ -39,9 +39,10 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-#: Singular values of the stacked constraint below ``RANK_TOL × (largest singular value)`` count as
-#: zero. The constraints of orthogonal representations have singular values of order one, and
-#: float64 SVD resolves them to ~1e-15; 1e-8 separates the two by seven orders of magnitude.
+#: Singular values of the stacked constraint below ``RANK_TOL × scale`` count as zero, where
+#: ``scale`` is the size of the generators (1 for orthogonal matrices; see ``_scale``). Non-zero
+#: singular values of such constraints are of order one (``2 sin(π/n)`` for ``Z_n``), float64
+#: rounding leaves ~1e-15 on the zero ones; 1e-8 separates the two by many orders of magnitude.
 RANK_TOL = 1e-8
 
 Method = Literal["auto", "svd", "orbits"]
@@ -256,24 +257,31 @@ def constraints(rep_in: Rep, rep_out: Rep) -> Tensor:
     return torch.cat(blocks)
 
 
-def _null_space_svd(c: Tensor, tol: float) -> Tensor:
-    """Orthonormal rows spanning ``{v : c v = 0}``: singular values ``≤ tol·σ_max`` count as zero.
+def _null_space_svd(c: Tensor, tol: float, scale: float) -> Tensor:
+    """Orthonormal rows spanning ``{v : c v = 0}``; singular values ``≤ tol·scale`` count as zero.
 
     Two stages, for speed and robustness: an eigendecomposition of ``cᵀc`` (fast, and it does not
     fail on the many repeated singular values symmetric constraints have) proposes every direction
-    with ``σ ≤ 1e-3·σ_max``; an SVD of ``c`` restricted to those few directions then applies ``tol``.
+    with ``σ ≤ 1e-3·scale``; an SVD of ``c`` restricted to those few directions then applies ``tol``.
     """
     p = c.shape[1]
-    if p == 0:
-        return torch.zeros(0, 0, dtype=torch.float64)
+    if scale == 0.0:  # every generator acts as zero (a trivial Lie algebra): nothing is constrained
+        return torch.eye(p, dtype=torch.float64)
     evals, evecs = torch.linalg.eigh(c.T @ c)
-    sigma_max = max(float(evals[-1].clamp(min=0.0)) ** 0.5, 1.0)
-    candidates = evecs[:, evals <= (1e-3 * sigma_max) ** 2]  # [p, m]
+    candidates = evecs[:, evals <= (1e-3 * scale) ** 2]  # [p, m]
     if candidates.shape[1] == 0:
         return torch.zeros(0, p, dtype=torch.float64)
     _, s, vh = torch.linalg.svd(c @ candidates)  # [rows, m]: small
-    rank = int((s > tol * sigma_max).sum())
+    rank = int((s > tol * scale).sum())
     return vh[rank:] @ candidates.T
+
+
+def _scale(rep_in: Rep, rep_out: Rep) -> float:
+    """The size of the generators, ``max_g ‖ρ_out(g)‖_rms + ‖ρ_in(g)‖_rms`` (1 for orthogonal ones):
+    the yardstick for the rank tolerance, so rescaling a Lie-algebra basis changes nothing."""
+    rms = lambda m: float(m.norm()) / m.shape[0] ** 0.5  # noqa: E731
+    pairs = zip(rep_out.generators + rep_out.algebra, rep_in.generators + rep_in.algebra)
+    return max(rms(go) + rms(gi) for go, gi in pairs)
 
 
 def _orbits(rep_in: Rep, rep_out: Rep, mask: Tensor | None) -> Tensor:
@@ -320,7 +328,7 @@ def solve(rep_in: Rep, rep_out: Rep, *, mask: Tensor | None = None, method: Meth
         mask: optional boolean ``[d_out, d_in]``: entries outside it are forced to zero (locality:
             the support of a kernel).
         method: ``"svd"`` — null space of the stacked constraints in float64, singular values
-            below ``tol × σ_max`` count as zero (see :data:`RANK_TOL`); ``"orbits"`` — for permutation representations, the
+            below ``tol × scale`` count as zero (see :data:`RANK_TOL`); ``"orbits"`` — for permutation representations, the
             indicators of the orbits of index pairs (exact, and fast for large spaces); ``"auto"``
             uses orbits when both representations are permutations, else SVD.
 
@@ -348,12 +356,12 @@ def solve(rep_in: Rep, rep_out: Rep, *, mask: Tensor | None = None, method: Meth
         if use_orbits:
             rows = _orbits(rep_in, rep_out, mask)
         else:
-            c = constraints(rep_in, rep_out)
+            c, scale = constraints(rep_in, rep_out), _scale(rep_in, rep_out)
             if mask is None:
-                rows = _null_space_svd(c, tol)
+                rows = _null_space_svd(c, tol, scale)
             else:
                 cols = mask.flatten().nonzero().squeeze(1)
-                sub = _null_space_svd(c[:, cols], tol)
+                sub = _null_space_svd(c[:, cols], tol, scale)
                 rows = torch.zeros(sub.shape[0], c.shape[1], dtype=torch.float64)
                 rows[:, cols] = sub
         _CACHE[key] = rows.reshape(-1, rep_out.dim, rep_in.dim)
@@ -368,7 +376,7 @@ def canonical(basis: Tensor, tol: float = 1e-9) -> Tensor:
     noise of the elimination). ``basis``: ``[k, d_out, d_in]`` → ``[k, d_out, d_in]``.
     """
     k, shape = basis.shape[0], basis.shape[1:]
-    a = basis.reshape(k, -1).clone()
+    a = basis.flatten(1).clone()
     row = 0
     for col in range(a.shape[1]):
         if row == k:
@@ -392,8 +400,9 @@ def tied_entries(basis: Tensor, decimals: int = 9) -> Tensor:
     label ``-1`` marks entries that are zero in every map. Labels are numbered in order of first
     appearance (row-major).
     """
-    k = basis.shape[0]
-    coeffs = torch.round(basis.reshape(k, -1).T, decimals=decimals) + 0.0  # [entries, k]; +0.0: no -0
+    if basis.shape[0] == 0:
+        return torch.full(basis.shape[1:], -1, dtype=torch.long)
+    coeffs = torch.round(basis.flatten(1).T, decimals=decimals) + 0.0  # [entries, k]; +0.0: no -0
     _, inverse = torch.unique(coeffs, dim=0, return_inverse=True)
     zero = (coeffs == 0).all(1)
     labels = torch.full_like(inverse, -1)
