@@ -1,0 +1,122 @@
+"""E(n)-equivariant graph neural networks (Satorras, Hoogeboom & Welling 2021).
+
+Each node carries invariant features ``h_i``, a position ``x_i`` and a velocity ``v_i``. Messages
+only see *invariant* quantities (features, squared distances, edge attributes); positions are moved
+along relative position vectors, which rotate, reflect and translate with the input:
+
+.. math::
+
+    m_{ij} &= φ_e\\bigl(h_i, h_j, \\lVert x_i - x_j \\rVert^2, a_{ij}\\bigr) \\\\
+    v_i' &= φ_v(h_i)\\, v_i + \\frac{1}{|N(i)|} \\sum_{j \\in N(i)} (x_i - x_j)\\, φ_x(m_{ij}) \\\\
+    x_i' &= x_i + v_i' \\\\
+    h_i' &= h_i + φ_h\\Bigl(h_i, \\sum_{j \\in N(i)} m_{ij}\\Bigr)
+
+Rotating or reflecting the input (``x ↦ Rx + t``, ``v ↦ Rv``) leaves every ``m_ij`` and ``h_i``
+unchanged and rotates every ``x_i - x_j``, so ``x' ↦ R x' + t``: the layer is E(3)-equivariant for any
+weights, and permutation-equivariant because it only sums over neighbours. Two details keep deep
+stacks stable, as in the original: the last layer of ``φ_x`` starts with a tiny gain (0.001), and
+coordinate updates are *averaged* over neighbours rather than summed.
+
+Graphs use torch_geometric's convention: ``edge_index [2, E]`` with messages flowing from
+``edge_index[0]`` (``j``) to ``edge_index[1]`` (``i``); several graphs are batched as one disjoint graph.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.utils import scatter
+
+
+def _mlp(sizes: list[int], act: type[nn.Module] = nn.SiLU, last_act: bool = False) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2 or last_act:
+            layers.append(act())
+    return nn.Sequential(*layers)
+
+
+def _check_graph(h: Tensor, x: Tensor, edge_index: Tensor) -> None:
+    if x.dim() != 2 or x.shape[1] != 3:
+        raise ValueError(f"coordinates must be [num_nodes, 3], got {tuple(x.shape)}")
+    if h.dim() != 2 or h.shape[0] != x.shape[0]:
+        raise ValueError(f"features must be [num_nodes={x.shape[0]}, F], got {tuple(h.shape)}")
+    if edge_index.dim() != 2 or edge_index.shape[0] != 2 or edge_index.dtype != torch.long:
+        raise ValueError(f"edge_index must be a long tensor [2, E], got {edge_index.dtype} "
+                         f"{tuple(edge_index.shape)}")
+
+
+class EGNNLayer(nn.Module):
+    """One E(n)-equivariant message-passing layer with a velocity update (see module docstring).
+
+    Args:
+        hidden: width ``F`` of ``h`` and of the messages.
+        edge_dim: number of invariant edge attributes ``a_ij`` (e.g. the product of charges).
+        update_features: compute ``h'`` (a last layer whose ``h'`` nobody reads skips ``φ_h`` and
+            returns ``h`` unchanged, so that it has no unused parameters).
+
+    Shapes: ``h [N, F]``, ``x [N, 3]``, ``v [N, 3]``, ``edge_index [2, E]``, ``edge_attr [E, edge_dim]``
+    → ``(h', x', v')`` with the same shapes.
+    """
+
+    def __init__(self, hidden: int, edge_dim: int = 0, *, update_features: bool = True) -> None:
+        super().__init__()
+        self.edge_dim = edge_dim
+        self.phi_e = _mlp([2 * hidden + 1 + edge_dim, hidden, hidden], last_act=True)
+        self.phi_x = _mlp([hidden, hidden, 1])
+        self.phi_h = _mlp([2 * hidden, hidden, hidden]) if update_features else None
+        self.phi_v = _mlp([hidden, hidden, 1])
+        last = self.phi_x[-1]
+        nn.init.xavier_uniform_(last.weight, gain=0.001)  # coordinate updates start tiny: stable
+        nn.init.zeros_(last.bias)
+
+    def forward(self, h: Tensor, x: Tensor, v: Tensor, edge_index: Tensor,
+                edge_attr: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        _check_graph(h, x, edge_index)
+        if v.shape != x.shape:
+            raise ValueError(f"velocities must have the coordinates' shape {tuple(x.shape)}, got {tuple(v.shape)}")
+        j, i = edge_index
+        rel = x[i] - x[j]                                              # [E, 3], equivariant
+        inputs = [h[i], h[j], rel.square().sum(-1, keepdim=True)]       # invariant
+        if self.edge_dim:
+            if edge_attr is None or edge_attr.shape != (edge_index.shape[1], self.edge_dim):
+                raise ValueError(f"edge_attr must be [E={edge_index.shape[1]}, {self.edge_dim}], got "
+                                 f"{None if edge_attr is None else tuple(edge_attr.shape)}")
+            inputs.append(edge_attr)
+        m = self.phi_e(torch.cat(inputs, dim=-1))                       # [E, F]
+        n = x.shape[0]
+        shift = scatter(rel * self.phi_x(m), i, dim=0, dim_size=n, reduce="mean")
+        v_new = self.phi_v(h) * v + shift
+        x_new = x + v_new
+        if self.phi_h is None:
+            return h, x_new, v_new
+        h_new = h + self.phi_h(torch.cat([h, scatter(m, i, dim=0, dim_size=n, reduce="sum")], dim=-1))
+        return h_new, x_new, v_new
+
+
+class EGNN(nn.Module):
+    """The N-body model of the EGNN paper: ``h₀ = ‖v‖``, edges carry ``(q_i q_j, ‖x_i − x_j‖²)``,
+    a stack of :class:`EGNNLayer`, and the final positions as the prediction.
+
+    As in the authors' implementation, every layer receives the *input* velocity (``v`` is not
+    carried from layer to layer), so each layer adds ``φ_v(h) v`` plus its own correction.
+
+    Input: a (batched) torch_geometric ``Data`` with ``pos [N, 3]``, ``vel [N, 3]``, ``charges [N, 1]``
+    and ``edge_index [2, E]``. Output: predicted positions ``[N, 3]``.
+    """
+
+    def __init__(self, hidden: int = 64, layers: int = 4) -> None:
+        super().__init__()
+        self.embed = nn.Linear(1, hidden)
+        self.layers = nn.ModuleList(EGNNLayer(hidden, edge_dim=2, update_features=k < layers - 1)
+                                    for k in range(layers))
+
+    def forward(self, data) -> Tensor:
+        x, v, q, edge_index = data.pos, data.vel, data.charges, data.edge_index
+        j, i = edge_index
+        edge_attr = torch.cat([q[i] * q[j], (x[i] - x[j]).square().sum(-1, keepdim=True)], dim=-1)
+        h = self.embed(v.norm(dim=-1, keepdim=True))
+        for layer in self.layers:
+            h, x, _ = layer(h, x, v, edge_index, edge_attr)
+        return x

@@ -1,0 +1,104 @@
+"""symlib.data.nbody: the charged-particle simulator, checked against the physics it implements."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from symlib.data import nbody
+from symlib.groups import Euclidean3d
+
+pytestmark = pytest.mark.usefixtures("single_threaded_torch")
+
+
+def _systems(num: int = 16, seed: int = 0):
+    return nbody.initial_conditions(num, generator=torch.Generator().manual_seed(seed))
+
+
+def _energy(pos: torch.Tensor, vel: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """Kinetic + Coulomb energy per system (unit masses): Σ ½v² + Σ_{i<j} q_i q_j / r_ij."""
+    kinetic = 0.5 * vel.square().sum((-1, -2))
+    r = (pos[:, :, None] - pos[:, None]).norm(dim=-1)
+    n = pos.shape[1]
+    iu = torch.triu_indices(n, n, 1)
+    potential = (q[:, iu[0]] * q[:, iu[1]] / r[:, iu[0], iu[1]]).sum(-1)
+    return kinetic + potential
+
+
+def test_initial_conditions_follow_the_benchmark() -> None:
+    pos, vel, q = _systems(2000)
+    assert pos.shape == vel.shape == (2000, 5, 3) and q.shape == (2000, 5)
+    assert torch.allclose(vel.norm(dim=-1), torch.full((2000, 5), 0.5, dtype=torch.float64))
+    assert set(q.unique().tolist()) == {-1.0, 1.0}
+    assert abs(float(pos.std()) - 1.0) < 0.03 and abs(float(pos.mean())) < 0.03
+
+
+def test_forces_are_coulomb_and_antisymmetric() -> None:
+    pos = torch.tensor([[[0.0, 0, 0], [2.0, 0, 0]]], dtype=torch.float64)
+    f_like = nbody.forces(pos, torch.tensor([[1.0, 1.0]], dtype=torch.float64))
+    f_unlike = nbody.forces(pos, torch.tensor([[1.0, -1.0]], dtype=torch.float64))
+    assert torch.allclose(f_like[0, 0], torch.tensor([-0.25, 0, 0], dtype=torch.float64))  # repelled
+    assert torch.allclose(f_unlike[0, 0], torch.tensor([0.25, 0, 0], dtype=torch.float64))  # attracted
+    assert torch.allclose(f_like.sum(1), torch.zeros(1, 3, dtype=torch.float64))
+
+
+def test_momentum_is_conserved_and_energy_nearly(monkeypatch) -> None:
+    monkeypatch.setattr(nbody, "MAX_FORCE", float("inf"))  # the clip is the only non-physical part
+    pos, vel, q = _systems(64)
+    p_t, v_t = nbody.simulate(pos, vel, q, 1000)
+    drift = (v_t[:, -1].sum(1) - v_t[:, 0].sum(1)).norm(dim=-1)
+    assert float(drift.max()) < 1e-10
+    energy = _energy(p_t[:, 0], v_t[:, 0], q), _energy(p_t[:, -1], v_t[:, -1], q)
+    relative = (energy[1] - energy[0]).abs() / energy[0].abs().clamp(min=1e-3)
+    assert float(relative.median()) < 1e-2  # first-order integrator, half-step velocity offset
+
+
+def test_the_force_clip_breaks_conservation_only_in_close_encounters() -> None:
+    pos, vel, q = _systems(64)
+    _, v_t = nbody.simulate(pos, vel, q, 1000)
+    drift = (v_t[:, -1].sum(1) - v_t[:, 0].sum(1)).norm(dim=-1)
+    assert float((drift < 1e-10).float().mean()) > 0.5
+
+
+def test_the_simulator_is_equivariant(monkeypatch) -> None:
+    """Physics has no preferred orientation: rotating the initial state rotates the trajectory.
+    (The original benchmark clips each force *component*, which is not rotation-equivariant: the
+    check switches the clip off.)"""
+    monkeypatch.setattr(nbody, "MAX_FORCE", float("inf"))
+    pos, vel, q = _systems(8)
+    group = Euclidean3d(reflections=True)
+    g = group.sample(torch.Generator().manual_seed(3))
+    p_t, v_t = nbody.simulate(pos, vel, q, 300)
+    p_g, v_g = nbody.simulate(group.act(g, pos), group.on_vectors().act(g, vel), q, 300)
+    assert torch.allclose(p_g, group.act(g, p_t), atol=1e-8)
+    assert torch.allclose(v_g, group.on_vectors().act(g, v_t), atol=1e-8)
+
+
+def test_snapshots_and_splits(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SYMLIB_CACHE", str(tmp_path))
+    monkeypatch.setitem(nbody.SPLITS, "test", 6)  # a tiny split keeps the test fast
+    data = nbody.load("test")
+    assert len(data) == 6 and data.pos.dtype == torch.float32
+    again = nbody.load("test")                     # from the cache now
+    assert torch.equal(data.target, again.target) and list(tmp_path.iterdir())
+    assert torch.equal(nbody.load("test", cache=False).target, data.target)
+    assert len(nbody.load("test", 4)) == 4
+    graph = data.graphs()[0]
+    assert graph.edge_index.shape == (2, 20) and graph.charges.shape == (5, 1)
+    assert (graph.edge_index[0] != graph.edge_index[1]).all()
+
+
+@pytest.mark.parametrize("kwargs,match", [({"split": "dev"}, "unknown split"),
+                                          ({"split": "train", "num": 0}, "num must be"),
+                                          ({"split": "train", "num": 3001}, "num must be")])
+def test_bad_arguments(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        nbody.load(**kwargs)
+
+
+def test_shape_errors() -> None:
+    pos, vel, q = _systems(2)
+    with pytest.raises(ValueError, match="pos and vel"):
+        nbody.simulate(pos[..., :2], vel[..., :2], q, 10)
+    with pytest.raises(ValueError, match="charges"):
+        nbody.simulate(pos, vel, q[:, :3], 10)

@@ -1,0 +1,106 @@
+"""symlib.layers.egnn: E(3) and permutation equivariance, stability, bad inputs."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch_geometric.data import Batch, Data
+
+from symlib.equivariance import equivariance_error, tolerance
+from symlib.groups import Euclidean3d, GraphPermutation, Permutation, Product, Trivial
+from symlib.layers.egnn import EGNN, EGNNLayer
+
+pytestmark = pytest.mark.usefixtures("single_threaded_torch")
+DTYPES = [torch.float32, torch.float64]
+
+
+def _system(n: int = 5, dtype: torch.dtype = torch.float64, seed: int = 0) -> Data:
+    g = torch.Generator().manual_seed(seed)
+    src, dst = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
+    keep = src != dst
+    return Data(pos=torch.randn(n, 3, generator=g, dtype=dtype),
+                vel=torch.randn(n, 3, generator=g, dtype=dtype),
+                charges=(torch.randint(0, 2, (n, 1), generator=g) * 2 - 1).to(dtype),
+                edge_index=torch.stack([src[keep], dst[keep]]), num_nodes=n)
+
+
+def _model(dtype: torch.dtype) -> EGNN:
+    torch.manual_seed(0)
+    model = EGNN(hidden=16, layers=3).to(dtype)
+    for layer in model.layers:  # a non-trivial coordinate MLP, so equivariance is really tested
+        torch.nn.init.normal_(layer.phi_x[-1].weight, std=0.3)
+    return model
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reflections", [False, True])
+def test_equivariant_to_rotations_reflections_translations(dtype: torch.dtype, reflections: bool) -> None:
+    model, data = _model(dtype), _system(dtype=dtype)
+    group = Euclidean3d(reflections=reflections)
+
+    def f(inputs: tuple) -> torch.Tensor:
+        graph = data.clone()
+        graph.pos, graph.vel, graph.charges = inputs
+        return model(graph)
+
+    act = Product(group, group.on_vectors(), Trivial())
+    result = equivariance_error(f, (data.pos, data.vel, data.charges), act, group)
+    assert result.max <= tolerance(dtype) * (10 if dtype == torch.float32 else 100), str(result)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_equivariant_to_relabelling_the_particles(dtype: torch.dtype) -> None:
+    model, data = _model(dtype), _system(dtype=dtype)
+    result = equivariance_error(model, data, GraphPermutation(5), Permutation(5, dim=0))
+    assert result.max <= tolerance(dtype) * 10, str(result)
+
+
+def test_a_plain_mlp_on_coordinates_is_not_equivariant() -> None:
+    """The check above can fail: a model that reads raw coordinates breaks rotation symmetry."""
+    torch.manual_seed(0)
+    mlp = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.SiLU(), torch.nn.Linear(16, 3)).double()
+    data, group = _system(), Euclidean3d()
+    f = lambda inputs: inputs[0] + mlp(torch.cat(inputs[:2], -1))  # noqa: E731
+    act = Product(group, group.on_vectors(), Trivial())
+    assert equivariance_error(f, (data.pos, data.vel, data.charges), act, group).max > 1e-3
+
+
+def test_fresh_model_starts_close_to_inertial_motion() -> None:
+    """The small-gain init: an untrained EGNN moves particles along a learned multiple of v, with
+    tiny interaction terms, so deep stacks start stable."""
+    data = _system()
+    model = EGNN(hidden=32, layers=4).double()
+    out = model(data)
+    assert torch.isfinite(out).all() and out.shape == (5, 3)
+    layer = model.layers[0]
+    assert float(layer.phi_x[-1].weight.detach().abs().max()) < 0.01
+
+
+def test_batches_of_systems_are_independent() -> None:
+    model = _model(torch.float64)
+    a, b = _system(seed=1), _system(n=4, seed=2)
+    out = model(Batch.from_data_list([a, b]))
+    assert torch.allclose(out[:5], model(a)) and torch.allclose(out[5:], model(b))
+
+
+def test_gradients_reach_every_parameter() -> None:
+    model = _model(torch.float64)
+    model(_system()).square().sum().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+def test_bad_inputs_are_named() -> None:
+    layer = EGNNLayer(8, edge_dim=2)
+    h, x, v = torch.randn(5, 8), torch.randn(5, 3), torch.randn(5, 3)
+    edges = _system().edge_index
+    attr = torch.randn(20, 2)
+    with pytest.raises(ValueError, match=r"coordinates must be \[num_nodes, 3\]"):
+        layer(h, torch.randn(5, 2), v, edges, attr)
+    with pytest.raises(ValueError, match="features must be"):
+        layer(h[:4], x, v, edges, attr)
+    with pytest.raises(ValueError, match="velocities"):
+        layer(h, x, v[:, :2], edges, attr)
+    with pytest.raises(ValueError, match="edge_index"):
+        layer(h, x, v, edges.float(), attr)
+    with pytest.raises(ValueError, match="edge_attr"):
+        layer(h, x, v, edges, None)
