@@ -355,19 +355,24 @@ class Euclidean3d(Action):
     ``E(3)``; ``translations=False`` gives ``SO(3)`` or ``O(3)``. Elements are ``(R, t)`` in float64,
     sampled from the Haar measure on rotations and a standard normal for ``t``.
     ``on="vectors"`` acts on directions (velocities, forces) instead, which translations do not move;
-    use :meth:`on_vectors` to get that action of the same group.
+    use :meth:`on_vectors` to get that action of the same group. ``on="rotations"`` acts on the
+    rotation parts ``[..., 3, 3]`` of local frames (``R_i ↦ R R_i``; their origins are points).
     """
 
     def __init__(self, *, reflections: bool = False, translations: bool = True,
                  on: str = "points") -> None:
-        if on not in ("points", "vectors"):
-            raise ValueError(f"on must be 'points' or 'vectors', got {on!r}")
+        if on not in ("points", "vectors", "rotations"):
+            raise ValueError(f"on must be 'points', 'vectors' or 'rotations', got {on!r}")
         self.reflections, self.translations, self.on = reflections, translations, on
         self.group = ("E" if reflections else "SE", 3) if translations else ("O" if reflections else "SO", 3)
 
     def on_vectors(self) -> Euclidean3d:
         """The same group acting on vectors (translations leave vectors unchanged)."""
         return Euclidean3d(reflections=self.reflections, translations=self.translations, on="vectors")
+
+    def on_rotations(self) -> Euclidean3d:
+        """The same group acting on the rotation matrices of frames: ``R_i ↦ R R_i``."""
+        return Euclidean3d(reflections=self.reflections, translations=self.translations, on="rotations")
 
     def identity(self) -> tuple[Tensor, Tensor]:
         return (torch.eye(3, dtype=torch.float64), torch.zeros(3, dtype=torch.float64))
@@ -393,15 +398,19 @@ class Euclidean3d(Action):
         return (r.T, -(r.T @ t))
 
     def check(self, x: Tensor) -> None:
-        if not isinstance(x, Tensor) or x.dim() < 1 or x.shape[-1] != 3:
+        want = (3, 3) if self.on == "rotations" else (3,)
+        if not isinstance(x, Tensor) or x.dim() < len(want) or tuple(x.shape[-len(want):]) != want:
             shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-            raise ValueError(f"{self!r} acts on 3D {self.on} of shape [..., 3], got {shape}")
+            raise ValueError(f"{self!r} acts on 3D {self.on} of shape [..., {', '.join(map(str, want))}], "
+                             f"got {shape}")
         if not x.is_floating_point():
             raise ValueError(f"{self!r} needs floating-point coordinates, got {x.dtype}")
 
     def act(self, g: tuple[Tensor, Tensor], x: Tensor) -> Tensor:
         self.check(x)
         r, t = (a.to(device=x.device, dtype=x.dtype) for a in g)
+        if self.on == "rotations":
+            return r @ x
         y = x @ r.T
         return y + t if self.on == "points" else y
 

@@ -615,7 +615,7 @@ BAD_CONSTRUCTORS = [
     ("S0", lambda: Permutation(0), ValueError, r"n must be positive, got 0"),
     ("graph-S0", lambda: GraphPermutation(0), ValueError, r"n must be positive, got 0"),
     ("euclid-on-normals", lambda: Euclidean3d(on="normals"), ValueError,
-     r"on must be 'points' or 'vectors', got 'normals'"),
+     r"on must be 'points', 'vectors' or 'rotations', got 'normals'"),
     ("euclid-positional", lambda: Euclidean3d(True), TypeError, r"positional"),
     ("product-empty", lambda: Product(), ValueError, r"Product needs actions of one group"),
     ("product-Z-and-S", lambda: Product(CyclicShift1d(4), Permutation(4)), ValueError,
