@@ -72,4 +72,6 @@ def glue(name: str, value: object) -> None:
         from myst_nb import glue as _glue
     except ImportError:
         return
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # NumPy/torch scalars: their
+        value = value.item()  # reprs ("np.float64(0.5)") cannot be formatted in the prose
     _glue(name, value, display=False)

@@ -141,7 +141,8 @@ def fit(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], dat
         optimizer: factory ``params -> Optimizer``, e.g. ``lambda p: torch.optim.SGD(p, lr=0.1)``.
         seed: seeds the data order and, on a fresh run, torch's global RNG (dropout etc.).
         device: default :func:`symlib.config.default_device`.
-        amp: bf16 autocast. ``None``: on iff the device is CUDA with bf16 support.
+        amp: bf16 autocast. ``None``: on iff the device is CUDA with bf16 support. Pass
+            ``amp=False`` to reproduce published float32 numbers, or where exactness matters.
         compile: ``torch.compile`` the model for ``loss_fn`` (``evaluate`` gets the plain model).
         clip_grad: max global gradient norm, or ``None``.
         evaluate: ``model -> {metric: value}``, called in eval mode (no ``no_grad``: add your own)
