@@ -8,7 +8,7 @@ from torch_geometric.data import Batch, Data
 
 from symlib.equivariance import equivariance_error, tolerance
 from symlib.groups import Euclidean3d, GraphPermutation, Permutation, Product, Trivial
-from symlib.layers.egnn import EGNN, EGNNLayer
+from symlib.layers.egnn import EGNN, CoordinateGNN, EGNNLayer
 
 pytestmark = pytest.mark.usefixtures("single_threaded_torch")
 DTYPES = [torch.float32, torch.float64]
@@ -104,3 +104,20 @@ def test_bad_inputs_are_named() -> None:
         layer(h, x, v, edges.float(), attr)
     with pytest.raises(ValueError, match="edge_attr"):
         layer(h, x, v, edges, None)
+
+
+def test_the_coordinate_gnn_baseline_is_permutation_but_not_rotation_equivariant() -> None:
+    torch.manual_seed(0)
+    model, data = CoordinateGNN(hidden=16, layers=2).double(), _system()
+    assert equivariance_error(model, data, GraphPermutation(5), Permutation(5, dim=0)).holds
+    group = Euclidean3d()
+
+    def f(inputs: tuple) -> torch.Tensor:
+        graph = data.clone()
+        graph.pos, graph.vel, graph.charges = inputs
+        return model(graph)
+
+    act = Product(group, group.on_vectors(), Trivial())
+    assert equivariance_error(f, (data.pos, data.vel, data.charges), act, group).max > 1e-3
+    out = model(Batch.from_data_list([data, _system(seed=4)]))
+    assert out.shape == (10, 3) and torch.isfinite(out).all()

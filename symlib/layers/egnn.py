@@ -120,3 +120,35 @@ class EGNN(nn.Module):
         for layer in self.layers:
             h, x, _ = layer(h, x, v, edge_index, edge_attr)
         return x
+
+
+class CoordinateGNN(nn.Module):
+    """The EGNN paper's GNN baseline: the same message passing, with the geometry left to learning.
+
+    Nodes start from their raw coordinates and velocities, ``h₀ = W [x_i ; v_i]``, edges carry the
+    product of charges, and the network predicts a displacement from features alone:
+
+    .. math::  m_{ij} = φ_e(h_i, h_j, q_i q_j), \\quad h_i' = h_i + φ_h\\bigl(h_i, \\textstyle\\sum_j m_{ij}\\bigr),
+               \\quad \\hat x_i = x_i + W_\\text{out} h_i^{L}.
+
+    It is permutation-equivariant (it sums over neighbours) but not rotation-equivariant: it must
+    learn from data that physics looks the same in every orientation. Same input and output as
+    :class:`EGNN`.
+    """
+
+    def __init__(self, hidden: int = 64, layers: int = 4) -> None:
+        super().__init__()
+        self.embed = nn.Linear(6, hidden)
+        self.phi_e = nn.ModuleList(_mlp([2 * hidden + 1, hidden, hidden], last_act=True) for _ in range(layers))
+        self.phi_h = nn.ModuleList(_mlp([2 * hidden, hidden, hidden]) for _ in range(layers))
+        self.out = nn.Linear(hidden, 3)
+
+    def forward(self, data) -> Tensor:
+        x, v, q, edge_index = data.pos, data.vel, data.charges, data.edge_index
+        _check_graph(v, x, edge_index)
+        j, i = edge_index
+        h = self.embed(torch.cat([x, v], dim=-1))
+        for phi_e, phi_h in zip(self.phi_e, self.phi_h):
+            m = phi_e(torch.cat([h[i], h[j], q[i] * q[j]], dim=-1))
+            h = h + phi_h(torch.cat([h, scatter(m, i, dim=0, dim_size=x.shape[0], reduce="sum")], dim=-1))
+        return x + self.out(h)
