@@ -265,6 +265,54 @@ class Dihedral4(_SquareAction):
         return torch.rot90(x, k=int(k), dims=(-2, -1))
 
 
+class OnFeatureMaps(Action):
+    """A rotation/mirror group acting on *group* feature maps ``[..., |H|, s, s]`` (the output of
+    :mod:`symlib.layers.gconv`): every map is transformed spatially, and orientation channel ``h``
+    moves to ``g·h``. Orientation ``i`` is the element ``base.elements()[i]``.
+
+    Args:
+        base: :class:`Rot90` (p4 feature maps) or :class:`Dihedral4` (p4m).
+    """
+
+    def __init__(self, base: Rot90 | Dihedral4) -> None:
+        if not isinstance(base, (Rot90, Dihedral4)):
+            raise TypeError(f"OnFeatureMaps needs Rot90 or Dihedral4, got {type(base).__name__}")
+        self.base = base
+        self.group = base.group
+        self._elements = base.elements()
+        self._index = {g: i for i, g in enumerate(self._elements)}
+
+    def identity(self) -> Element:
+        return self.base.identity()
+
+    def sample(self, generator: torch.Generator | None = None) -> Element:
+        return self.base.sample(generator)
+
+    def compose(self, g: Element, h: Element) -> Element:
+        return self.base.compose(g, h)
+
+    def inverse(self, g: Element) -> Element:
+        return self.base.inverse(g)
+
+    def elements(self) -> list[Element]:
+        return self.base.elements()
+
+    def check(self, x: Tensor) -> None:
+        order = len(self._elements)
+        if not isinstance(x, Tensor) or x.dim() < 3 or x.shape[-3] != order or x.shape[-1] != x.shape[-2]:
+            shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+            raise ValueError(f"{self!r} acts on group feature maps [..., {order}, s, s], got {shape}")
+
+    def act(self, g: Element, x: Tensor) -> Tensor:
+        self.check(x)
+        y = self.base.act(g, x)
+        # output orientation j = index(g·h_i) receives input orientation i
+        source = [0] * len(self._elements)
+        for i, h in enumerate(self._elements):
+            source[self._index[self.base.compose(g, h)]] = i
+        return y.index_select(-3, torch.tensor(source, device=x.device))
+
+
 class _SymmetricGroup(Action):
     """Shared group operations of ``S_n``. A permutation ``p`` (``LongTensor [n]``) acts by
     ``(p·x)[i] = x[p[i]]``: new position ``i`` holds the old element ``p[i]``."""

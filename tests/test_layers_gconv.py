@@ -1,0 +1,108 @@
+"""symlib.layers.gconv: exact p4/p4m equivariance, the export to nn.Conv2d, shapes, bad inputs."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from symlib.equivariance import equivariance_error, invariance_error, relative_error, tolerance
+from symlib.groups import Dihedral4, OnFeatureMaps, Rot90
+from symlib.layers import count_parameters
+from symlib.layers.gconv import GroupConv, LiftingConv, group_pool
+
+pytestmark = pytest.mark.usefixtures("single_threaded_torch")
+DTYPES = [torch.float32, torch.float64]
+GROUPS = [("p4", Rot90()), ("p4m", Dihedral4())]
+
+
+def _layers(group: str, dtype: torch.dtype, k: int = 3):
+    torch.manual_seed(0)
+    return LiftingConv(2, 3, k, group=group).to(dtype), GroupConv(3, 4, k, group=group).to(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("group,base", GROUPS)
+@pytest.mark.parametrize("size", [7, 8])
+def test_lifting_and_group_convs_are_exactly_equivariant(dtype, group, base, size) -> None:
+    lift, gconv = _layers(group, dtype)
+    maps = OnFeatureMaps(base)
+    x = torch.randn(2, 2, size, size, dtype=dtype)
+    y = torch.randn(2, 3, len(base.elements()), size, size, dtype=dtype)
+    assert equivariance_error(lift, x, base, maps).max <= tolerance(dtype)
+    assert equivariance_error(gconv, y, maps, maps).max <= tolerance(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("group,base", GROUPS)
+def test_a_g_cnn_with_group_and_spatial_pooling_is_invariant(dtype, group, base) -> None:
+    lift, gconv = _layers(group, dtype, k=5)
+    net = lambda x: group_pool(gconv(torch.relu(lift(x)))).mean((-2, -1))  # noqa: E731
+    assert invariance_error(net, torch.randn(3, 2, 9, 9, dtype=dtype), base).max <= tolerance(dtype)
+
+
+def test_a_plain_cnn_is_not_rotation_invariant() -> None:
+    """The checks above can fail: an ordinary CNN changes its answer when the image turns."""
+    torch.manual_seed(0)
+    conv = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1)).double()
+    net = lambda x: conv(x).mean((-2, -1))  # noqa: E731
+    assert invariance_error(net, torch.randn(3, 2, 9, 9, dtype=torch.float64), Rot90()).max > 1e-3
+
+
+@pytest.mark.parametrize("group,base", GROUPS)
+def test_export_computes_the_same_function(group, base) -> None:
+    lift, gconv = _layers(group, torch.float64)
+    order = len(base.elements())
+    x = torch.randn(2, 2, 9, 9, dtype=torch.float64)
+    y = torch.randn(2, 3, order, 9, 9, dtype=torch.float64)
+    plain_lift, plain_g = lift.export(), gconv.export()
+    assert isinstance(plain_g, nn.Conv2d) and plain_g.in_channels == 3 * order
+    assert relative_error(plain_lift(x).view_as(lift(x)), lift(x)) <= tolerance(torch.float64)
+    assert relative_error(plain_g(y.flatten(1, 2)).view(2, 4, order, 9, 9), gconv(y)) <= tolerance(torch.float64)
+
+
+@pytest.mark.parametrize("group,order", [("p4", 4), ("p4m", 8)])
+def test_shapes_and_parameter_counts(group, order) -> None:
+    lift, gconv = LiftingConv(3, 8, 5, group=group), GroupConv(8, 6, 3, group=group)
+    x = torch.randn(2, 3, 12, 12)
+    h = lift(x)
+    assert h.shape == (2, 8, order, 12, 12) and gconv(h).shape == (2, 6, order, 12, 12)
+    assert count_parameters(lift) == 8 * 3 * 25 + 8
+    assert count_parameters(gconv) == 6 * 8 * order * 9 + 6
+    assert group_pool(h).shape == group_pool(h, "mean").shape == (2, 8, 12, 12)
+
+
+def test_gradients_flow_through_the_transformed_filters() -> None:
+    lift, gconv = _layers("p4m", torch.float64)
+    gconv(lift(torch.randn(1, 2, 7, 7, dtype=torch.float64))).square().sum().backward()
+    assert lift.weight.grad is not None and gconv.weight.grad is not None and gconv.bias.grad is not None
+
+
+def test_feature_map_action_obeys_the_group_laws() -> None:
+    for base in (Rot90(), Dihedral4()):
+        maps = OnFeatureMaps(base)
+        y = torch.randn(2, len(base.elements()), 5, 5)
+        for g in base.elements():
+            for h in base.elements():
+                assert torch.equal(maps.act(base.compose(g, h), y), maps.act(g, maps.act(h, y)))
+            assert torch.equal(maps.act(base.inverse(g), maps.act(g, y)), y)
+
+
+def test_bad_inputs_are_named() -> None:
+    lift, gconv = _layers("p4", torch.float32)
+    with pytest.raises(ValueError, match="square images"):
+        lift(torch.randn(1, 2, 7, 8))
+    with pytest.raises(ValueError, match=r"\[B, 2, s, s\]"):
+        lift(torch.randn(1, 3, 7, 7))
+    with pytest.raises(ValueError, match=r"group feature maps \[B, 3, 4, s, s\]"):
+        gconv(torch.randn(1, 3, 8, 7, 7))
+    with pytest.raises(ValueError, match="unknown group"):
+        LiftingConv(1, 1, 3, group="p6")
+    with pytest.raises(ValueError, match="odd"):
+        GroupConv(1, 1, 4)
+    with pytest.raises(ValueError, match="reduce"):
+        group_pool(torch.randn(1, 1, 4, 3, 3), "sum")
+    with pytest.raises(ValueError, match="group feature maps"):
+        OnFeatureMaps(Rot90()).act(1, torch.randn(1, 3, 5, 5))
+    with pytest.raises(TypeError, match="Rot90 or Dihedral4"):
+        OnFeatureMaps(Rot90)  # the class, not an instance
