@@ -1,0 +1,48 @@
+"""symlib.data.digits: the bundled digits and their exact rotations."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from symlib.data.digits import NUM_IMAGES, load, random_transform, transformed
+from symlib.groups import Dihedral4, Rot90
+
+
+def test_split_shapes_ranges_and_determinism() -> None:
+    train, test = load(test_size=300)
+    x, y = train.tensors
+    assert x.shape == (NUM_IMAGES - 300, 1, 8, 8) and x.dtype == torch.float32 and y.dtype == torch.int64
+    assert float(x.min()) == 0.0 and float(x.max()) == 1.0 and set(y.tolist()) == set(range(10))
+    assert len(test) == 300 and torch.equal(load(test_size=300)[1].tensors[0], test.tensors[0])
+    assert not torch.equal(load(test_size=300, seed=1)[1].tensors[0], test.tensors[0])
+
+
+@pytest.mark.parametrize("group", [Rot90(), Dihedral4()])
+def test_transformed_holds_every_orientation_exactly(group) -> None:
+    _, test = load(test_size=20)
+    all_ = transformed(test, group)
+    n = len(group.elements())
+    assert len(all_) == 20 * n
+    x, y = all_.tensors
+    for k, g in enumerate(group.elements()):
+        assert torch.equal(x[20 * k:20 * (k + 1)], group.act(g, test.tensors[0]))
+    assert torch.equal(y, test.tensors[1].repeat(n))
+    # exact: rotating back recovers the original pixels, with no interpolation
+    assert torch.equal(Rot90().act(3, Rot90().act(1, test.tensors[0])), test.tensors[0])
+
+
+def test_random_transform_applies_one_group_element_per_image() -> None:
+    _, test = load(test_size=50)
+    x = test.tensors[0]
+    out = random_transform(x, Rot90(), torch.Generator().manual_seed(0))
+    assert out.shape == x.shape
+    for a, b in zip(out, x):
+        assert any(torch.equal(a, Rot90().act(g, b)) for g in range(4))
+    assert not torch.equal(out, x)
+
+
+@pytest.mark.parametrize("size", [0, NUM_IMAGES])
+def test_bad_test_size(size: int) -> None:
+    with pytest.raises(ValueError, match="test_size"):
+        load(test_size=size)
