@@ -1,0 +1,83 @@
+"""symlib.layers.attention: agreement with torch, permutation symmetry and how encodings break it."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from symlib.equivariance import equivariance_error, invariance_error, relative_error, tolerance
+from symlib.groups import Permutation
+from symlib.layers.attention import (PositionalEncoding, SelfAttention, TransformerClassifier,
+                                     sinusoidal_encoding)
+
+pytestmark = pytest.mark.usefixtures("single_threaded_torch")
+DTYPES = [torch.float32, torch.float64]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("bias", [True, False])
+def test_matches_torch_multihead_attention(dtype: torch.dtype, bias: bool) -> None:
+    torch.manual_seed(0)
+    mha = nn.MultiheadAttention(16, 4, bias=bias, batch_first=True).to(dtype)
+    ours = SelfAttention.from_torch(mha)
+    x = torch.randn(3, 7, 16, dtype=dtype)
+    mask = torch.zeros(3, 7, dtype=torch.bool)
+    mask[1, 5:] = True
+    ref = mha(x, x, x, need_weights=False)[0]
+    assert relative_error(ours(x), ref) <= 10 * tolerance(dtype)
+    ref_masked = mha(x, x, x, key_padding_mask=mask, need_weights=False)[0]
+    assert relative_error(ours(x, mask), ref_masked) <= 10 * tolerance(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_attention_is_permutation_equivariant(dtype: torch.dtype) -> None:
+    torch.manual_seed(0)
+    attn = SelfAttention(8, 2).to(dtype)
+    x = torch.randn(2, 6, 8, dtype=dtype)
+    assert equivariance_error(attn, x, Permutation(6, dim=1)).max <= 10 * tolerance(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_the_classifier_is_a_bag_of_words_without_positions(dtype: torch.dtype) -> None:
+    torch.manual_seed(0)
+    model = TransformerClassifier(10, 3, dim=16, heads=2).to(dtype)
+    tokens = torch.randint(10, (4, 9))
+    probe = lambda t: model(t.long())  # noqa: E731  (tokens are integers; the action permutes them)
+    logits = lambda t: model.features(t.long())  # noqa: E731
+    perm = Permutation(9, dim=1)
+    assert invariance_error(probe, tokens.double(), perm).max <= 10 * tolerance(dtype)
+    assert equivariance_error(logits, tokens.double(), perm).max <= 10 * tolerance(dtype)
+
+
+@pytest.mark.parametrize("kind", ["sinusoidal", "learned"])
+def test_positional_encodings_break_the_symmetry(kind: str) -> None:
+    torch.manual_seed(0)
+    model = TransformerClassifier(10, 3, dim=16, heads=2, positional=kind).double()
+    tokens = torch.randint(10, (4, 9)).double()
+    assert invariance_error(lambda t: model(t.long()), tokens, Permutation(9, dim=1)).max > 1e-3
+
+
+def test_sinusoidal_encoding_values() -> None:
+    pe = sinusoidal_encoding(50, 8)
+    assert pe.shape == (50, 8)
+    assert torch.allclose(pe[0], torch.tensor([0.0, 1.0] * 4))
+    assert torch.isclose(pe[3, 0], torch.sin(torch.tensor(3.0)))
+    assert torch.isclose(pe[3, 3], torch.cos(torch.tensor(3.0 / 10000 ** (2 / 8))))
+
+
+def test_bad_inputs_are_named() -> None:
+    with pytest.raises(ValueError, match="divisible"):
+        SelfAttention(10, 3)
+    with pytest.raises(ValueError, match=r"tokens \[B, N, 8\]"):
+        SelfAttention(8, 2)(torch.randn(2, 5, 4))
+    with pytest.raises(ValueError, match="key_padding_mask"):
+        SelfAttention(8, 2)(torch.randn(2, 5, 8), torch.zeros(2, 5))
+    with pytest.raises(ValueError, match="even"):
+        sinusoidal_encoding(4, 5)
+    with pytest.raises(ValueError, match="kind"):
+        PositionalEncoding(8, 10, "rotary")
+    with pytest.raises(ValueError, match="N ≤ 10"):
+        PositionalEncoding(8, 10)(torch.randn(1, 11, 8))
+    with pytest.raises(ValueError, match="LongTensor"):
+        TransformerClassifier(5, 2, dim=8, heads=2)(torch.randn(2, 3))
