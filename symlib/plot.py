@@ -114,3 +114,85 @@ def shift_explorer(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
     slider.observe(draw, names="value")
     draw()
     return widgets.VBox([slider, out])
+
+
+def rotate_about_z(x: torch.Tensor, degrees: float, centre: torch.Tensor | None = None) -> torch.Tensor:
+    """Rotate points ``[..., 3]`` by ``degrees`` counter-clockwise about the z axis through ``centre``
+    (default the origin, which is also how directions such as velocities turn)."""
+    if x.shape[-1] != 3:
+        raise ValueError(f"rotate_about_z expects points of shape [..., 3], got {tuple(x.shape)}")
+    a = np.radians(degrees)
+    r = torch.tensor([[np.cos(a), -np.sin(a), 0.0], [np.sin(a), np.cos(a), 0.0], [0.0, 0.0, 1.0]],
+                     dtype=x.dtype, device=x.device)
+    c = torch.zeros(3, dtype=x.dtype, device=x.device) if centre is None else centre.to(x)
+    return (x - c) @ r.T + c
+
+
+def rotated_predictions(axes: Sequence[Axes], predictors: dict[str, Callable], pos: torch.Tensor,
+                        vel: torch.Tensor, charges: torch.Tensor, degrees: float,
+                        target: torch.Tensor | None = None, lim: float | None = None) -> None:
+    """Draw, in one panel per predictor, a particle system rotated by ``degrees`` about the z axis
+    through its centroid, seen from above (the x–y plane).
+
+    Each predictor maps ``(pos [n, 3], vel [n, 3], charges [n])`` to predicted positions ``[n, 3]``.
+    A panel shows the rotated input (grey dots, velocity arrows), the rotated ``target`` (black
+    crosses), the prediction *for* the rotated system (filled dots) and the prediction for the
+    original system, rotated afterwards (open circles), each pair joined by a line. For an
+    equivariant predictor every filled dot sits inside its circle, whatever the angle.
+    """
+    if pos.dim() != 2 or pos.shape[-1] != 3 or vel.shape != pos.shape or charges.shape != pos.shape[:1]:
+        raise ValueError(f"expected pos, vel [n, 3] and charges [n], got {tuple(pos.shape)}, "
+                         f"{tuple(vel.shape)}, {tuple(charges.shape)}")
+    if len(axes) != len(predictors):
+        raise ValueError(f"need one axis per predictor: {len(axes)} axes, {len(predictors)} predictors")
+    centre = pos.mean(0)
+
+    def turn(x: torch.Tensor) -> torch.Tensor:  # points, about the system's centroid
+        return rotate_about_z(x, degrees, centre)
+
+    pos_r, vel_r = turn(pos), rotate_about_z(vel, degrees)
+    for ax, (name, f) in zip(axes, predictors.items()):
+        with torch.no_grad():
+            moved, original = _as_array(f(pos_r, vel_r, charges)), _as_array(turn(f(pos, vel, charges)))
+        p, v = _as_array(pos_r), _as_array(vel_r)
+        ax.scatter(p[:, 0], p[:, 1], c="0.6", s=25, label="input (rotated)")
+        ax.quiver(p[:, 0], p[:, 1], v[:, 0], v[:, 1], color="0.6", angles="xy", scale_units="xy", scale=1)
+        if target is not None:
+            t = _as_array(turn(target))
+            ax.scatter(t[:, 0], t[:, 1], c="k", marker="x", s=40, label="true positions (rotated)")
+        for a, b in zip(moved, original):  # how far apart the two predictions are
+            ax.plot([a[0], b[0]], [a[1], b[1]], color="C3", lw=1)
+        ax.scatter(moved[:, 0], moved[:, 1], c="C3", s=30, label="prediction for the rotated input")
+        ax.scatter(original[:, 0], original[:, 1], facecolors="none", edgecolors="C0", s=140,
+                   linewidths=1.5, label="prediction for the original, rotated")
+        c = _as_array(centre)
+        if lim is not None:
+            ax.set(xlim=(c[0] - lim, c[0] + lim), ylim=(c[1] - lim, c[1] + lim))
+        ax.set_aspect("equal")
+        ax.set(title=f"{name}, rotated by {degrees:.0f}°", xlabel="x", ylabel="y")
+
+
+def rotation_explorer(predictors: dict[str, Callable], pos: torch.Tensor, vel: torch.Tensor,
+                      charges: torch.Tensor, target: torch.Tensor | None = None, *, step: int = 15):
+    """An ipywidgets slider for a rotation angle about the z axis, redrawing
+    :func:`rotated_predictions` for one particle system: rotate the system, and see whether each
+    model's prediction rotates with it. Returns the widget (an ``ipywidgets.VBox``)."""
+    import ipywidgets as widgets
+
+    centre = pos.mean(0)
+    pts = [pos] + ([target] if target is not None else [])
+    lim = 1.15 * max(float((p - centre)[:, :2].norm(dim=-1).max()) for p in pts) + 0.5
+    slider = widgets.IntSlider(value=0, min=0, max=360, step=step, description="angle (°)")
+    out = widgets.Output()
+
+    def draw(change: object = None) -> None:
+        out.clear_output(wait=True)
+        with out:
+            _, axes = subplots(len(predictors), width=4.2 * len(predictors), height=4.4)
+            rotated_predictions(axes[0], predictors, pos, vel, charges, slider.value, target, lim)
+            axes[0, 0].legend(loc="lower left", fontsize=7)
+            plt.show()
+
+    slider.observe(draw, names="value")
+    draw()
+    return widgets.VBox([slider, out])
