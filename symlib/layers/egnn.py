@@ -27,14 +27,7 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.utils import scatter
 
-
-def _mlp(sizes: list[int], act: type[nn.Module] = nn.SiLU, last_act: bool = False) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(a, b))
-        if i < len(sizes) - 2 or last_act:
-            layers.append(act())
-    return nn.Sequential(*layers)
+from symlib.layers import mlp
 
 
 def _check_graph(h: Tensor, x: Tensor, edge_index: Tensor) -> None:
@@ -63,10 +56,10 @@ class EGNNLayer(nn.Module):
     def __init__(self, hidden: int, edge_dim: int = 0, *, update_features: bool = True) -> None:
         super().__init__()
         self.edge_dim = edge_dim
-        self.phi_e = _mlp([2 * hidden + 1 + edge_dim, hidden, hidden], last_act=True)
-        self.phi_x = _mlp([hidden, hidden, 1])
-        self.phi_h = _mlp([2 * hidden, hidden, hidden]) if update_features else None
-        self.phi_v = _mlp([hidden, hidden, 1])
+        self.phi_e = mlp([2 * hidden + 1 + edge_dim, hidden, hidden], activation=nn.SiLU, final_activation=True)
+        self.phi_x = mlp([hidden, hidden, 1], activation=nn.SiLU)
+        self.phi_h = mlp([2 * hidden, hidden, hidden], activation=nn.SiLU) if update_features else None
+        self.phi_v = mlp([hidden, hidden, 1], activation=nn.SiLU)
         last = self.phi_x[-1]
         nn.init.xavier_uniform_(last.weight, gain=0.001)  # coordinate updates start tiny: stable
         nn.init.zeros_(last.bias)
@@ -139,8 +132,9 @@ class CoordinateGNN(nn.Module):
     def __init__(self, hidden: int = 64, layers: int = 4) -> None:
         super().__init__()
         self.embed = nn.Linear(6, hidden)
-        self.phi_e = nn.ModuleList(_mlp([2 * hidden + 1, hidden, hidden], last_act=True) for _ in range(layers))
-        self.phi_h = nn.ModuleList(_mlp([2 * hidden, hidden, hidden]) for _ in range(layers))
+        self.phi_e = nn.ModuleList(mlp([2 * hidden + 1, hidden, hidden], activation=nn.SiLU,
+                                        final_activation=True) for _ in range(layers))
+        self.phi_h = nn.ModuleList(mlp([2 * hidden, hidden, hidden], activation=nn.SiLU) for _ in range(layers))
         self.out = nn.Linear(hidden, 3)
 
     def forward(self, data) -> Tensor:
