@@ -18,6 +18,19 @@ import nbformat
 from nbclient import NotebookClient
 
 
+def _merge_streams(outputs: list) -> list:
+    """Join consecutive stream outputs of the same stream: how the kernel happened to flush
+    ``print`` calls must not change the stored notebook."""
+    merged: list = []
+    for out in outputs:
+        if merged and out.output_type == "stream" and merged[-1].output_type == "stream" \
+                and merged[-1].name == out.name:
+            merged[-1].text += out.text
+        else:
+            merged.append(out)
+    return merged
+
+
 def execute(path: Path, timeout: int = 900) -> float:
     """Execute ``path`` in place; return the wall time in seconds. Raises on a failing cell."""
     nb = nbformat.read(path, as_version=4)
@@ -29,6 +42,9 @@ def execute(path: Path, timeout: int = 900) -> float:
     client.execute()
     elapsed = time.perf_counter() - start
     nb.metadata.pop("widgets", None)  # widget state holds random model ids: not reproducible
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = _merge_streams(cell.outputs)
     nbformat.write(nb, path)
     return elapsed
 
