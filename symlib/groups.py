@@ -265,7 +265,28 @@ class Dihedral4(_SquareAction):
         return torch.rot90(x, k=int(k), dims=(-2, -1))
 
 
-class OnFeatureMaps(Action):
+class _Derived(Action):
+    """An action of an existing group on other inputs: the group operations are ``self._base``'s."""
+
+    _base: Action
+
+    def identity(self) -> Element:
+        return self._base.identity()
+
+    def sample(self, generator: torch.Generator | None = None) -> Element:
+        return self._base.sample(generator)
+
+    def compose(self, g: Element, h: Element) -> Element:
+        return self._base.compose(g, h)
+
+    def inverse(self, g: Element) -> Element:
+        return self._base.inverse(g)
+
+    def elements(self) -> list[Element] | None:
+        return self._base.elements()
+
+
+class OnFeatureMaps(_Derived):
     """A rotation/mirror group acting on *group* feature maps ``[..., |H|, s, s]`` (the output of
     :mod:`symlib.layers.gconv`): every map is transformed spatially, and orientation channel ``h``
     moves to ``g·h``. Orientation ``i`` is the element ``base.elements()[i]``.
@@ -277,25 +298,10 @@ class OnFeatureMaps(Action):
     def __init__(self, base: Rot90 | Dihedral4) -> None:
         if not isinstance(base, (Rot90, Dihedral4)):
             raise TypeError(f"OnFeatureMaps needs Rot90 or Dihedral4, got {type(base).__name__}")
-        self.base = base
+        self.base = self._base = base
         self.group = base.group
         self._elements = base.elements()
         self._index = {g: i for i, g in enumerate(self._elements)}
-
-    def identity(self) -> Element:
-        return self.base.identity()
-
-    def sample(self, generator: torch.Generator | None = None) -> Element:
-        return self.base.sample(generator)
-
-    def compose(self, g: Element, h: Element) -> Element:
-        return self.base.compose(g, h)
-
-    def inverse(self, g: Element) -> Element:
-        return self.base.inverse(g)
-
-    def elements(self) -> list[Element]:
-        return self.base.elements()
 
     def check(self, x: Tensor) -> None:
         order = len(self._elements)
@@ -463,7 +469,7 @@ class Euclidean3d(Action):
         return y + t if self.on == "points" else y
 
 
-class Product(Action):
+class Product(_Derived):
     """One group acting on a tuple of inputs, component by component, with the *same* element.
 
     ``Product(E.on_points(), E.on_vectors())`` acts on ``(positions, velocities)``. All components
@@ -478,21 +484,6 @@ class Product(Action):
         self.actions = actions
         self._base = next((a for a in actions if not isinstance(a, Trivial)), actions[0])
         self.group = self._base.group
-
-    def identity(self) -> Element:
-        return self._base.identity()
-
-    def sample(self, generator: torch.Generator | None = None) -> Element:
-        return self._base.sample(generator)
-
-    def compose(self, g: Element, h: Element) -> Element:
-        return self._base.compose(g, h)
-
-    def inverse(self, g: Element) -> Element:
-        return self._base.inverse(g)
-
-    def elements(self) -> list[Element] | None:
-        return self._base.elements()
 
     def check(self, xs: Sequence[Any]) -> None:
         if not isinstance(xs, (tuple, list)) or len(xs) != len(self.actions):
