@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import random
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, TypeVar
 
 import numpy as np
@@ -108,3 +109,8 @@ def progress_enabled() -> bool:
     """Whether progress bars are shown: yes, unless ``SYMLIB_PROGRESS=0`` (set by tests and the
     notebook executor, so stored outputs and ``pytest --nbval`` never see a progress bar)."""
     return os.environ.get("SYMLIB_PROGRESS", "1") != "0"
+
+
+def cache_dir() -> Path:
+    """Where generated and downloaded datasets are kept: ``$SYMLIB_CACHE``, default ``~/.cache/symlib``."""
+    return Path(os.environ.get("SYMLIB_CACHE", Path.home() / ".cache" / "symlib"))

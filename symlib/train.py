@@ -12,6 +12,7 @@ uninterrupted one (on the same device and software versions)::
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import math
 import os
@@ -27,7 +28,7 @@ from tqdm.auto import tqdm
 
 from symlib.config import default_device, progress_enabled
 
-__all__ = ["History", "NonFiniteLossError", "fit", "to_device"]
+__all__ = ["History", "NonFiniteLossError", "fit", "step_flops", "to_device"]
 
 
 class NonFiniteLossError(RuntimeError):
@@ -72,6 +73,22 @@ def to_device(batch: Any, device: torch.device | str) -> Any:
     if hasattr(batch, "to"):  # torch_geometric Batch / Data
         return batch.to(device)
     return batch
+
+
+def step_flops(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], batch: Any) -> int:
+    """Floating-point operations of one training step, forward and backward, on ``batch``.
+
+    Counted by ``torch.utils.flop_counter.FlopCounterMode`` (2 per multiply-add of matrix products and
+    convolutions, the operations that dominate; elementwise work is not counted). The model is
+    deep-copied first, so batch-norm statistics and gradients of ``model`` are left untouched.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    clone = copy.deepcopy(model).train()
+    counter = FlopCounterMode(display=False)
+    with counter:
+        loss_fn(clone, batch).backward()
+    return int(counter.get_total_flops())
 
 
 def _epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:

@@ -9,7 +9,7 @@ from torch import nn
 from symlib.equivariance import equivariance_error, invariance_error, relative_error, tolerance
 from symlib.groups import Dihedral4, OnFeatureMaps, Rot90
 from symlib.layers import count_parameters
-from symlib.layers.gconv import GroupConv, LiftingConv, group_pool
+from symlib.layers.gconv import GCNN, GroupConv, LiftingConv, group_pool
 
 pytestmark = pytest.mark.usefixtures("single_threaded_torch")
 DTYPES = [torch.float32, torch.float64]
@@ -106,3 +106,69 @@ def test_bad_inputs_are_named() -> None:
         OnFeatureMaps(Rot90()).act(1, torch.randn(1, 3, 5, 5))
     with pytest.raises(TypeError, match="Rot90 or Dihedral4"):
         OnFeatureMaps(Rot90)  # the class, not an instance
+
+
+# --- the G-CNN classifier --------------------------------------------------------------------------
+
+def _gcnn(group: str, dtype: torch.dtype = torch.float64, **kw) -> GCNN:
+    torch.manual_seed(0)
+    kw = {"channels": [3, 4], "pool_after": [0], **kw}
+    return GCNN(1, 5, group=group, **kw).to(dtype).eval()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("group,base", GROUPS)
+@pytest.mark.parametrize("train", [False, True])
+def test_gcnn_with_the_invariant_head_is_exactly_invariant(dtype, group, base, train) -> None:
+    """Also in training mode: batch-norm statistics are shared by a channel's orientations."""
+    net = _gcnn(group, dtype).train(train)
+    assert invariance_error(net, torch.randn(4, 1, 8, 8, dtype=dtype), base).max <= tolerance(dtype)
+
+
+@pytest.mark.parametrize("group,base", GROUPS)
+def test_gcnn_orientation_head_has_equivariant_features_but_is_not_invariant(group, base) -> None:
+    net = _gcnn(group, head="orientation")
+    x = torch.randn(4, 1, 8, 8, dtype=torch.float64)
+    maps = OnFeatureMaps(base)
+    assert equivariance_error(net.features, x, base, maps).max <= tolerance(torch.float64)
+    assert invariance_error(net, x, base).max > 1e-3
+
+
+def test_valid_padding_and_even_kernels_stay_equivariant() -> None:
+    """Cohen & Welling's architecture: unpadded 3×3 convolutions and a 4×4 top layer."""
+    net = _gcnn("p4", channels=[3, 3, 4], kernel_size=3, padding=0, pool_after=[1])
+    assert invariance_error(net, torch.randn(2, 1, 12, 12, dtype=torch.float64), Rot90()).max \
+        <= tolerance(torch.float64)
+    top = GroupConv(3, 2, 4, padding=0).double()
+    y = torch.randn(2, 3, 4, 6, 6, dtype=torch.float64)
+    assert top(y).shape == (2, 2, 4, 3, 3)
+    assert equivariance_error(top, y, OnFeatureMaps(Rot90()), OnFeatureMaps(Rot90())).max \
+        <= tolerance(torch.float64)
+
+
+def test_z2_is_an_ordinary_cnn() -> None:
+    """Same code, trivial group: every layer exports to a Conv2d of the original shape, and the
+    model is not rotation invariant."""
+    net = _gcnn("z2")
+    assert net.order == 1
+    assert [tuple(c.export().weight.shape) for c in net.convs] == [(3, 1, 3, 3), (4, 3, 3, 3)]
+    assert invariance_error(net, torch.randn(4, 1, 8, 8, dtype=torch.float64), Rot90()).max > 1e-3
+
+
+def test_half_the_channels_gives_about_the_same_parameters() -> None:
+    z2 = GCNN(1, 10, [16, 32, 32], group="z2")
+    p4 = GCNN(1, 10, [8, 16, 16], group="p4")
+    assert abs(count_parameters(p4) / count_parameters(z2) - 1) < 0.05
+
+
+def test_gcnn_bad_configurations_are_named() -> None:
+    with pytest.raises(ValueError, match="channels is empty"):
+        GCNN(1, 10, [])
+    with pytest.raises(ValueError, match="head"):
+        GCNN(1, 10, [4], head="flatten")
+    with pytest.raises(ValueError, match="pool_after"):
+        GCNN(1, 10, [4], pool_after=[1])
+    with pytest.raises(ValueError, match="even size"):
+        _gcnn("p4", pool_after=[0, 1])(torch.randn(1, 1, 6, 6, dtype=torch.float64))
+    with pytest.raises(ValueError, match="padding must be >= 0"):
+        LiftingConv(1, 1, 3, padding=-1)

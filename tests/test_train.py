@@ -280,3 +280,18 @@ def test_cuda_with_amp_and_resume(tmp_path) -> None:
     assert fit(model, mse, data, checkpoint=tmp_path / "run.pt", **kw) == ref_hist
     assert all(torch.equal(a, b) for a, b in zip(ref.state_dict().values(), model.state_dict().values()))
     fit(mlp(), mse, data, steps=3, batch_size=8, device="cuda", amp=True, progress=False)
+
+
+def test_step_flops_counts_forward_and_backward_and_leaves_the_model_alone() -> None:
+    """Linear after batch norm: 2·B·I·O forward, and 2·B·I·O each for the gradients of the weight and
+    of the input (the input needs one, because batch norm has parameters)."""
+    from symlib.train import step_flops
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.BatchNorm1d(5), nn.Linear(5, 3))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x, y = torch.randn(8, 5), torch.randn(8, 3)
+    flops = step_flops(model, lambda m, b: nn.functional.mse_loss(m(b[0]), b[1]), (x, y))
+    assert flops == 6 * 8 * 5 * 3
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert all(p.grad is None for p in model.parameters())

@@ -19,12 +19,12 @@ All trajectories are simulated at once as batched tensors (float64), so the full
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import Tensor
+
+from symlib.config import cache_dir
 
 DT = 1e-3
 SAMPLE_EVERY = 100
@@ -119,10 +119,6 @@ class NBody:
                 for p, v, q, t in zip(self.pos, self.vel, self.charges, self.target)]
 
 
-def _cache_dir() -> Path:
-    return Path(os.environ.get("SYMLIB_CACHE", Path.home() / ".cache" / "symlib"))
-
-
 def generate(num: int, *, seed: int, n: int = 5) -> NBody:
     """Simulate ``num`` systems from seed ``seed`` (no cache)."""
     if num < 1:
@@ -152,7 +148,7 @@ def load(split: str, num: int | None = None, *, seed: int = 0, cache: bool = Tru
     if not 0 < size <= SPLITS[split]:
         raise ValueError(f"num must be in 1..{SPLITS[split]} for split {split!r}, got {num}")
     split_seed = int(hashlib.sha1(f"nbody:{seed}:{split}".encode()).hexdigest()[:8], 16)
-    path = _cache_dir() / f"nbody-{split}-{seed}-{SPLITS[split]}-v1.pt"
+    path = cache_dir() / f"nbody-{split}-{seed}-{SPLITS[split]}-v1.pt"
     if cache and path.exists():
         data = NBody(**torch.load(path, weights_only=True))
     else:
@@ -161,5 +157,5 @@ def load(split: str, num: int | None = None, *, seed: int = 0, cache: bool = Tru
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp")
             torch.save({k: getattr(data, k) for k in ("pos", "vel", "charges", "target")}, tmp)
-            os.replace(tmp, path)
+            tmp.replace(path)
     return data if num is None else data.subset(num)

@@ -1,4 +1,5 @@
-"""Group-equivariant convolutions on the groups p4 and p4m (Cohen & Welling 2016).
+"""Group-equivariant convolutions on the groups p4 and p4m (Cohen & Welling 2016), and the G-CNN
+classifiers built from them.
 
 A p4 feature map has an extra *orientation* axis: ``[batch, channels, |H|, height, width]``, where
 ``H`` is ``C4`` (4 rotations, p4) or ``D4`` (4 rotations × mirror, p4m); orientation ``i`` belongs to
@@ -14,24 +15,29 @@ Both build the transformed filters once per forward pass and make **one** ``conv
 cost is that of a plain convolution with ``|H|`` times more channels; :meth:`export` returns exactly
 that plain ``nn.Conv2d``. Rotating (or mirroring) the input image by ``g`` rotates every output map
 by ``g`` and moves orientation ``h`` to ``g·h`` (:class:`symlib.groups.OnFeatureMaps`), exactly, for
-odd kernels with "same" zero padding and stride 1. :func:`group_pool` over the orientation axis
-gives maps that simply rotate with the input; a global spatial pool then gives invariants.
+stride 1 and any symmetric zero padding ("same" for odd kernels by default, or "valid" with
+``padding=0``). :func:`group_pool` over the orientation axis gives maps that simply rotate with the
+input; a global spatial pool then gives invariants. :class:`GCNN` stacks these layers into a
+classifier; with ``group="z2"`` the same code builds the ordinary CNN it is compared with.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from symlib.groups import Dihedral4, Rot90
+from symlib.groups import Dihedral4, Rot90, Trivial
 
-GROUPS = {"p4": Rot90, "p4m": Dihedral4}
+#: ``z2`` is the trivial point group: only translations, so its layers are ordinary convolutions
+#: (Cohen & Welling's Z2CNN baseline, built by exactly the same code as the P4CNN).
+GROUPS = {"z2": Trivial, "p4": Rot90, "p4m": Dihedral4}
 
 
-def _group(name: str) -> Rot90 | Dihedral4:
+def _group(name: str) -> Trivial | Rot90 | Dihedral4:
     if name not in GROUPS:
         raise ValueError(f"unknown group {name!r}: expected one of {', '.join(GROUPS)}")
     return GROUPS[name]()
@@ -39,10 +45,16 @@ def _group(name: str) -> Rot90 | Dihedral4:
 
 class _GConvBase(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, group: str,
-                 bias: bool, weight_shape: tuple[int, ...], fan_in: int) -> None:
+                 bias: bool, padding: int | None, weight_shape: tuple[int, ...], fan_in: int) -> None:
         super().__init__()
-        if kernel_size < 1 or kernel_size % 2 == 0:
-            raise ValueError(f"kernel_size must be a positive odd number, got {kernel_size}")
+        if kernel_size < 1:
+            raise ValueError(f"kernel_size must be positive, got {kernel_size}")
+        self.padding = kernel_size // 2 if padding is None else padding
+        if padding is None and kernel_size % 2 == 0:
+            raise ValueError(f"'same' padding (padding=None) needs an odd kernel_size, got {kernel_size}; "
+                             "pass padding=0 for a valid convolution")
+        if self.padding < 0:
+            raise ValueError(f"padding must be >= 0, got {padding}")
         self.group_name, self.group = group, _group(group)
         self.elements = self.group.elements()
         self.order = len(self.elements)
@@ -60,13 +72,13 @@ class _GConvBase(nn.Module):
         return None if self.bias is None else self.bias.repeat_interleave(self.order)
 
     def _conv(self, x: Tensor) -> Tensor:
-        y = F.conv2d(x, self.expanded_weight(), self._expanded_bias(), padding=self.kernel_size // 2)
+        y = F.conv2d(x, self.expanded_weight(), self._expanded_bias(), padding=self.padding)
         return y.view(y.shape[0], self.out_channels, self.order, *y.shape[-2:])
 
     def export(self) -> nn.Conv2d:
         """The plain ``nn.Conv2d`` that computes this layer (on the flattened orientation axis)."""
         w = self.expanded_weight().detach()
-        conv = nn.Conv2d(w.shape[1], w.shape[0], self.kernel_size, padding=self.kernel_size // 2,
+        conv = nn.Conv2d(w.shape[1], w.shape[0], self.kernel_size, padding=self.padding,
                          bias=self.bias is not None, device=w.device, dtype=w.dtype)
         with torch.no_grad():
             conv.weight.copy_(w)
@@ -76,7 +88,7 @@ class _GConvBase(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"group={self.group_name}, bias={self.bias is not None}")
+                f"padding={self.padding}, group={self.group_name}, bias={self.bias is not None}")
 
 
 class LiftingConv(_GConvBase):
@@ -87,8 +99,8 @@ class LiftingConv(_GConvBase):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, *,
-                 group: str = "p4", bias: bool = True) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, group, bias,
+                 group: str = "p4", bias: bool = True, padding: int | None = None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, group, bias, padding,
                          (out_channels, in_channels, kernel_size, kernel_size),
                          in_channels * kernel_size**2)
 
@@ -112,9 +124,9 @@ class GroupConv(_GConvBase):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, *,
-                 group: str = "p4", bias: bool = True) -> None:
+                 group: str = "p4", bias: bool = True, padding: int | None = None) -> None:
         order = len(_group(group).elements())
-        super().__init__(in_channels, out_channels, kernel_size, group, bias,
+        super().__init__(in_channels, out_channels, kernel_size, group, bias, padding,
                          (out_channels, in_channels, order, kernel_size, kernel_size),
                          in_channels * order * kernel_size**2)
         # source[a, b]: which stored orientation feeds input orientation b for output orientation a,
@@ -153,3 +165,67 @@ def group_pool(x: Tensor, reduce: str = "max") -> Tensor:
     if reduce == "mean":
         return x.mean(dim=2)
     raise ValueError(f"reduce must be 'max' or 'mean', got {reduce!r}")
+
+
+class GCNN(nn.Module):
+    """A G-CNN image classifier (Cohen & Welling's Z2CNN / P4CNN family).
+
+    ``len(channels)`` blocks of ``conv → BatchNorm → ReLU`` — a :class:`LiftingConv`, then
+    :class:`GroupConv` layers, all on ``group`` — with a 2×2 spatial max pool after the blocks listed
+    in ``pool_after``, then a head:
+
+    * ``head="invariant"``: max over orientations and positions, then ``Linear(C, classes)``. Exactly
+      invariant to ``group`` (for ``z2``: to nothing but the translations the pooling absorbs).
+    * ``head="orientation"``: max over positions only, then ``Linear(C·|H|, classes)``: the features
+      are equivariant but the head can read the orientation, so the model is *not* invariant.
+
+    Batch norm statistics are shared by the orientations of a channel (``BatchNorm3d`` over
+    ``[B, C, |H|, s, s]``), which keeps every block equivariant.
+
+    Shapes: ``[B, in_channels, s, s]`` → logits ``[B, num_classes]``. With ``group="z2"`` every
+    layer is an ordinary ``Conv2d`` (orientation axis of size 1), so a Z2 and a P4 model differ in
+    nothing but the group. Giving the P4 model half the channels gives both about the same number of
+    parameters; the P4 model then does about 4× the multiply-adds.
+    """
+
+    def __init__(self, in_channels: int, num_classes: int, channels: Sequence[int], *,
+                 group: str = "p4", kernel_size: int = 3, padding: int | None = None,
+                 pool_after: Sequence[int] = (), head: str = "invariant", batch_norm: bool = True) -> None:
+        super().__init__()
+        if not channels:
+            raise ValueError("GCNN needs at least one block: channels is empty")
+        if head not in ("invariant", "orientation"):
+            raise ValueError(f"head must be 'invariant' or 'orientation', got {head!r}")
+        if any(not 0 <= i < len(channels) for i in pool_after):
+            raise ValueError(f"pool_after indexes blocks 0..{len(channels) - 1}, got {list(pool_after)}")
+        self.group_name, self.head_kind, self.pool_after = group, head, tuple(pool_after)
+        self.in_channels = in_channels
+        self.convs, self.norms = nn.ModuleList(), nn.ModuleList()
+        for i, (c_in, c_out) in enumerate(zip([in_channels, *channels[:-1]], channels)):
+            layer = LiftingConv if i == 0 else GroupConv
+            self.convs.append(layer(c_in, c_out, kernel_size, group=group, padding=padding,
+                                    bias=not batch_norm))
+            self.norms.append(nn.BatchNorm3d(c_out) if batch_norm else nn.Identity())
+        self.order = self.convs[0].order
+        features = channels[-1] * (self.order if head == "orientation" else 1)
+        self.head = nn.Linear(features, num_classes)
+
+    def features(self, x: Tensor) -> Tensor:
+        """The last block's group feature maps ``[B, C, |H|, s', s']`` (equivariant)."""
+        for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+            x = torch.relu(norm(conv(x)))
+            if i in self.pool_after:
+                b, c, g, s, _ = x.shape
+                if s % 2:
+                    raise ValueError(f"block {i} outputs {s}×{s} maps: a 2×2 max pool needs an even size "
+                                     "to commute exactly with rotations")
+                x = F.max_pool2d(x.reshape(b, c * g, s, s), 2).reshape(b, c, g, s // 2, s // 2)
+        return x
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.features(x).amax(dim=(-2, -1))       # [B, C, |H|]: global spatial max pool
+        h = h.amax(dim=2) if self.head_kind == "invariant" else h.flatten(1)
+        return self.head(h)
+
+    def extra_repr(self) -> str:
+        return f"group={self.group_name}, head={self.head_kind}, pool_after={list(self.pool_after)}"
