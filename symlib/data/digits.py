@@ -45,7 +45,7 @@ def random_transform(x: Tensor, group: Rot90 | Dihedral4, generator: torch.Gener
     """Each image of ``x [N, C, s, s]`` transformed by its own random element of ``group``
     (data augmentation)."""
     elements = group.elements()
-    which = torch.randint(len(elements), (x.shape[0],), generator=generator)
+    which = torch.randint(len(elements), (x.shape[0],), generator=generator).to(x.device)
     out = x.clone()
     for k, g in enumerate(elements):
         chosen = which == k
