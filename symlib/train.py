@@ -8,6 +8,17 @@ uninterrupted one (on the same device and software versions)::
 
     history = fit(model, lambda m, b: F.mse_loss(m(b[0]), b[1]), TensorDataset(x, y),
                   steps=1000, batch_size=64, checkpoint="checkpoints/ch3.pt", checkpoint_every=200)
+
+**Data-parallel training.** Launched by ``torchrun`` (which sets ``WORLD_SIZE``), or with
+``distributed=True``, the same call trains with PyTorch's ``DistributedDataParallel``: one process
+per GPU (NCCL) or per CPU worker (gloo). Every process builds the same global batch of
+``batch_size`` items from the same data order and takes its own contiguous ``batch_size / world``
+slice; DDP averages the gradients, so each step follows the gradient of the mean loss over the
+whole global batch, as a single process does (up to the order of floating-point sums; batch-norm
+statistics are per process unless the model uses ``nn.SyncBatchNorm``). Rank 0 writes
+checkpoints; every rank can resume from them::
+
+    torchrun --nproc_per_node=4 train_script.py      # calls fit(...) unchanged
 """
 
 from __future__ import annotations
@@ -132,6 +143,35 @@ def _save(path: str | os.PathLike, state: dict[str, Any]) -> None:
         raise
 
 
+def _init_distributed(distributed: bool | None) -> tuple[int, int]:
+    """``(world_size, rank)``, initialising the default process group from ``torchrun``'s
+    environment if needed; ``(1, 0)`` when not distributed."""
+    import torch.distributed as dist
+
+    launched = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed is None:
+        distributed = launched or (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1)
+    if not distributed:
+        return 1, 0
+    if not dist.is_available():
+        raise RuntimeError("distributed=True, but this PyTorch build has no torch.distributed")
+    if not dist.is_initialized():
+        if "MASTER_ADDR" not in os.environ:
+            raise RuntimeError("distributed=True needs a process group: launch with torchrun, or call "
+                               "torch.distributed.init_process_group first")
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_world_size(), dist.get_rank()
+
+
+def _mean_over_processes(loss: torch.Tensor, world: int) -> float:
+    """The loss as a float, averaged over the processes (every process gets the same value)."""
+    if world == 1:
+        return loss.item()
+    total = loss.detach().to(torch.float64)  # a copy, summed without losing precision
+    torch.distributed.all_reduce(total)
+    return total.item() / world
+
+
 def fit(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], data: Dataset | Sequence,
         *, steps: int, batch_size: int, lr: float = 1e-3, weight_decay: float = 0.0,
         optimizer: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer] | None = None,
@@ -139,7 +179,8 @@ def fit(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], dat
         compile: bool = False, clip_grad: float | None = None,
         evaluate: Callable[[nn.Module], dict[str, float]] | None = None, eval_every: int = 0,
         checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 0, resume: bool = True,
-        callback: Callable[[int, float], None] | None = None, progress: bool | None = None) -> History:
+        callback: Callable[[int, float], None] | None = None, progress: bool | None = None,
+        distributed: bool | None = None) -> History:
     """Train ``model`` for ``steps`` optimizer steps on minibatches of ``data``; return its History.
 
     Each step ``s`` (1-based) uses batch ``s - 1`` of the epoch order (see module docstring); the last
@@ -169,7 +210,10 @@ def fit(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], dat
         resume: continue from ``checkpoint`` if it exists; if its step >= ``steps``, load the
             weights and return its history without training.
         callback: ``(step, loss)`` after each step; may raise (e.g. ``KeyboardInterrupt``) to stop.
-        progress: tqdm bar; default :func:`symlib.config.progress_enabled`.
+        progress: tqdm bar; default :func:`symlib.config.progress_enabled` (rank 0 only).
+        distributed: data-parallel over the processes of a ``torch.distributed`` job (module
+            docstring). ``None``: on iff launched by ``torchrun`` with more than one process.
+            ``batch_size`` must then be a multiple of the number of processes.
 
     Raises:
         NonFiniteLossError: the loss of some step is nan/inf (raised before that optimizer step).
@@ -188,14 +232,21 @@ def fit(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], dat
     n = len(data)
     if n == 0:
         raise ValueError("data is empty")
+    world, rank = _init_distributed(distributed)
+    if device is None and world > 1 and torch.cuda.is_available():
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)
     device = torch.device(device) if device is not None else default_device()
     if amp is None:
         amp = device.type == "cuda" and torch.cuda.is_bf16_supported()
     elif amp and (device.type != "cuda" or not torch.cuda.is_bf16_supported()):
         raise ValueError(f"amp=True needs a CUDA device with bf16 support, got device {device}")
-    progress = progress_enabled() if progress is None else progress
+    progress = (progress_enabled() if progress is None else progress) and rank == 0
     batch_size = min(batch_size, n)
     batches_per_epoch = n // batch_size
+    if batch_size % world:
+        raise ValueError(f"batch_size {batch_size} must be a multiple of the number of processes ({world})")
+    local = batch_size // world
 
     model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -216,7 +267,13 @@ def fit(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], dat
             torch.cuda.set_rng_state_all(state["rng_cuda"])
     else:
         torch.manual_seed(seed)
-    net = torch.compile(model) if compile else model
+    net: nn.Module = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        # DDP broadcasts rank 0's weights and buffers, so every process starts identical
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    net = torch.compile(net) if compile else net
 
     def run_eval(step: int) -> None:
         model.eval()
@@ -232,14 +289,15 @@ def fit(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], dat
             epoch, b = divmod(step - 1, batches_per_epoch)
             if epoch != order_epoch:
                 order, order_epoch = _epoch_order(n, seed, epoch), epoch
-            batch = to_device(_collate(data, order[b * batch_size:(b + 1) * batch_size]), device)
+            first = b * batch_size + rank * local        # this process's slice of the global batch
+            batch = to_device(_collate(data, order[first:first + local]), device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                 loss = loss_fn(net, batch)
             if not isinstance(loss, torch.Tensor):
                 raise TypeError(f"loss_fn must return a scalar tensor, got {type(loss).__name__}")
             if loss.ndim != 0:
                 raise ValueError(f"loss_fn must return a scalar tensor, got shape {tuple(loss.shape)}")
-            value = loss.item()
+            value = _mean_over_processes(loss, world)
             if not math.isfinite(value):
                 raise NonFiniteLossError(f"loss became {value} at step {step}")
             opt.zero_grad(set_to_none=True)
@@ -252,8 +310,11 @@ def fit(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], dat
             if evaluate is not None and ((eval_every and step % eval_every == 0) or step == steps):
                 run_eval(step)
             if checkpoint is not None and ((checkpoint_every and step % checkpoint_every == 0) or step == steps):
-                _save(checkpoint, {"step": step, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                                   "history": asdict(history), **_rng_state()})
+                if rank == 0:
+                    _save(checkpoint, {"step": step, "model": model.state_dict(), "optimizer": opt.state_dict(),
+                                       "history": asdict(history), **_rng_state()})
+                if world > 1:
+                    torch.distributed.barrier()  # nobody runs ahead of a checkpoint it may resume from
             bar.update(1)
             if step % 10 == 0 or step == steps:
                 bar.set_postfix(loss=f"{value:.4g}", refresh=False)
