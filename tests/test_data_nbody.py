@@ -102,3 +102,30 @@ def test_shape_errors() -> None:
         nbody.simulate(pos[..., :2], vel[..., :2], q, 10)
     with pytest.raises(ValueError, match="charges"):
         nbody.simulate(pos, vel, q[:, :3], 10)
+
+
+def test_as_graph_connects_each_system_fully_and_predict_reshapes() -> None:
+    data = nbody.generate(3, seed=0)
+    g = nbody.as_graph(data.pos, data.vel, data.charges)
+    assert g.num_nodes == 15 and g.edge_index.shape == (2, 3 * 20) and g.charges.shape == (15, 1)
+    systems = g.edge_index // 5
+    assert torch.equal(systems[0], systems[1])                   # no edge between systems
+    assert not (g.edge_index[0] == g.edge_index[1]).any()        # no self-loops
+    assert nbody.predict(lambda d: d.pos + d.vel, data.pos, data.vel, data.charges).shape == (3, 5, 3)
+    with pytest.raises(ValueError, match=r"pos, vel \[B, n, 3\]"):
+        nbody.as_graph(data.pos[0], data.vel[0], data.charges[0])
+
+
+def test_random_rotations_are_rotations() -> None:
+    r = nbody.random_rotations(100, torch.Generator().manual_seed(0))
+    assert r.shape == (100, 3, 3) and r.dtype == torch.float64
+    assert torch.allclose(r @ r.mT, torch.eye(3, dtype=torch.float64).expand(100, 3, 3), atol=1e-12)
+    assert torch.allclose(torch.det(r), torch.ones(100, dtype=torch.float64))
+
+
+def test_generate_cache_returns_the_same_systems(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SYMLIB_CACHE", str(tmp_path))
+    first = nbody.generate(4, seed=7, cache=True)
+    assert len(list(tmp_path.iterdir())) == 1
+    again = nbody.generate(4, seed=7, cache=True)
+    assert torch.equal(first.target, again.target) and torch.equal(first.pos, nbody.generate(4, seed=7).pos)

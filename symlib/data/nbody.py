@@ -19,7 +19,10 @@ All trajectories are simulated at once as batched tensors (float64), so the full
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -119,10 +122,26 @@ class NBody:
                 for p, v, q, t in zip(self.pos, self.vel, self.charges, self.target)]
 
 
-def generate(num: int, *, seed: int, n: int = 5) -> NBody:
-    """Simulate ``num`` systems from seed ``seed`` (no cache)."""
+def _cached(path: Path, make: Callable[[], NBody], cache: bool) -> NBody:
+    if cache and path.exists():
+        return NBody(**torch.load(path, weights_only=True))
+    data = make()
+    if cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        torch.save({k: getattr(data, k) for k in ("pos", "vel", "charges", "target")}, tmp)
+        tmp.replace(path)
+    return data
+
+
+def generate(num: int, *, seed: int, n: int = 5, cache: bool = False) -> NBody:
+    """Simulate ``num`` systems from seed ``seed``; with ``cache=True`` keep the result on disk
+    (:func:`symlib.config.cache_dir`), so chapters that use the same systems simulate them once."""
     if num < 1:
         raise ValueError(f"num must be positive, got {num}")
+    if cache:
+        path = cache_dir() / f"nbody-generate-{num}-{seed}-{n}-v1.pt"
+        return _cached(path, lambda: generate(num, seed=seed, n=n), cache=True)
     gen = torch.Generator().manual_seed(seed)
     pos0, vel0, charges = initial_conditions(num, n, generator=gen)
     threads = torch.get_num_threads()
@@ -149,13 +168,37 @@ def load(split: str, num: int | None = None, *, seed: int = 0, cache: bool = Tru
         raise ValueError(f"num must be in 1..{SPLITS[split]} for split {split!r}, got {num}")
     split_seed = int(hashlib.sha1(f"nbody:{seed}:{split}".encode()).hexdigest()[:8], 16)
     path = cache_dir() / f"nbody-{split}-{seed}-{SPLITS[split]}-v1.pt"
-    if cache and path.exists():
-        data = NBody(**torch.load(path, weights_only=True))
-    else:
-        data = generate(SPLITS[split], seed=split_seed)
-        if cache:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            torch.save({k: getattr(data, k) for k in ("pos", "vel", "charges", "target")}, tmp)
-            tmp.replace(path)
+    data = _cached(path, lambda: generate(SPLITS[split], seed=split_seed), cache)
     return data if num is None else data.subset(num)
+
+
+def as_graph(pos: Tensor, vel: Tensor, charges: Tensor) -> Any:
+    """``B`` systems ``pos, vel [B, n, 3]``, ``charges [B, n]`` as one torch_geometric ``Data`` of
+    ``B·n`` nodes (``pos``, ``vel``, ``charges [B·n, 1]``), every system fully connected, on the
+    tensors' device: the input format of :class:`symlib.layers.egnn.EGNN` and ``CoordinateGNN``."""
+    from torch_geometric.data import Data
+
+    if pos.dim() != 3 or pos.shape[-1] != 3 or vel.shape != pos.shape or charges.shape != pos.shape[:2]:
+        raise ValueError(f"expected pos, vel [B, n, 3] and charges [B, n], got {tuple(pos.shape)}, "
+                         f"{tuple(vel.shape)}, {tuple(charges.shape)}")
+    b, n = pos.shape[:2]
+    src, dst = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
+    keep = src != dst
+    edges = torch.stack([src[keep], dst[keep]])                       # [2, n(n-1)]
+    edges = (edges[:, None] + n * torch.arange(b)[:, None]).reshape(2, -1)
+    return Data(pos=pos.reshape(-1, 3), vel=vel.reshape(-1, 3), charges=charges.reshape(-1, 1),
+                edge_index=edges.to(pos.device), num_nodes=b * n)
+
+
+def predict(model: Callable[[Any], Tensor], pos: Tensor, vel: Tensor, charges: Tensor) -> Tensor:
+    """A graph model's predicted positions for ``B`` systems, ``[B, n, 3]``."""
+    return model(as_graph(pos, vel, charges)).view(pos.shape)
+
+
+def random_rotations(num: int, generator: torch.Generator | None = None, *,
+                     dtype: torch.dtype = torch.float64) -> Tensor:
+    """``num`` rotation matrices ``[num, 3, 3]``, uniform (Haar) on SO(3): for rotation augmentation,
+    applied to row vectors as ``x ↦ x Rᵀ``."""
+    q, r = torch.linalg.qr(torch.randn(num, 3, 3, dtype=torch.float64, generator=generator))
+    q = q * torch.sign(torch.diagonal(r, dim1=-2, dim2=-1))[:, None, :]
+    return (q * torch.det(q)[:, None, None]).to(dtype)              # flip reflections: det +1
