@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from symlib.equivariance import equivariance_error, invariance_error, relative_error, tolerance
-from symlib.groups import Permutation
+from symlib.groups import Permutation, Product
 from symlib.layers.attention import (PositionalEncoding, SelfAttention, TransformerClassifier,
                                      sinusoidal_encoding)
 
@@ -81,3 +81,54 @@ def test_bad_inputs_are_named() -> None:
         PositionalEncoding(8, 10)(torch.randn(1, 11, 8))
     with pytest.raises(ValueError, match="LongTensor"):
         TransformerClassifier(5, 2, dim=8, heads=2)(torch.randn(2, 3))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_masked_attention_is_equivariant_when_the_mask_moves_with_the_tokens(dtype: torch.dtype) -> None:
+    torch.manual_seed(0)
+    attn = SelfAttention(8, 2).to(dtype)
+    x = torch.randn(3, 6, 8, dtype=dtype)
+    mask = torch.zeros(3, 6, dtype=torch.bool)
+    mask[0, 4:], mask[2, 1] = True, True
+    both = Product(Permutation(6, dim=1), Permutation(6, dim=1))
+    error = equivariance_error(lambda xm: attn(*xm), (x, mask), both, Permutation(6, dim=1))
+    assert error.max <= 10 * tolerance(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_padding_does_not_reach_the_real_tokens(dtype: torch.dtype) -> None:
+    torch.manual_seed(0)
+    attn = SelfAttention(8, 2).to(dtype)
+    x = torch.randn(2, 5, 8, dtype=dtype)
+    mask = torch.tensor([[False, False, False, True, True], [False] * 5])
+    changed = x.clone()
+    changed[0, 3:] = 100 * torch.randn(2, 8, dtype=dtype)          # rewrite the padding
+    out, out_changed = attn(x, mask), attn(changed, mask)
+    assert relative_error(out_changed[0, :3], out[0, :3]) <= 10 * tolerance(dtype)
+    assert relative_error(out[0, :3], attn(x[:1, :3])[0]) <= 10 * tolerance(dtype)  # = no padding
+    assert torch.equal(out_changed[1], out[1])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_positional_encodings_keep_the_dtype(dtype: torch.dtype) -> None:
+    for kind in ("sinusoidal", "learned"):
+        pe = PositionalEncoding(8, 10, kind).to(dtype)
+        x = torch.zeros(2, 7, 8, dtype=dtype)
+        y = pe(x)
+        assert y.dtype == dtype and torch.equal(y[0], y[1]) and torch.equal(y[0], pe.table[:7].to(dtype))
+    assert "table" in dict(PositionalEncoding(8, 10, "learned").named_parameters())
+    assert "table" in dict(PositionalEncoding(8, 10, "sinusoidal").named_buffers())
+
+
+def test_bad_shapes_are_named() -> None:
+    attn = SelfAttention(8, 2)
+    with pytest.raises(ValueError, match=r"tokens \[B, N, 8\]"):
+        attn(torch.randn(5, 8))                                     # no batch dimension
+    with pytest.raises(ValueError, match="key_padding_mask"):
+        attn(torch.randn(2, 5, 8), torch.zeros(2, 4, dtype=torch.bool))
+    with pytest.raises(ValueError, match="key_padding_mask"):
+        attn(torch.randn(2, 5, 8), torch.zeros(5, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"\[B, N ≤ 10, 8\]"):
+        PositionalEncoding(8, 10)(torch.randn(1, 4, 6))
+    with pytest.raises(ValueError, match="LongTensor"):
+        TransformerClassifier(5, 2, dim=8, heads=2)(torch.tensor([1, 2, 3]))

@@ -1,5 +1,5 @@
 """Layers the chapters build, one module per family: ``conv``, ``equivariant``, ``gconv``, ``sets``,
-``graphs``, ``egnn``, ``ipa``, ``attention``."""
+``graphs``, ``egnn``, ``ipa``, ``attention``, and ``breaking`` (ways to break an exact symmetry)."""
 
 from collections.abc import Sequence
 

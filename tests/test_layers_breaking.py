@@ -1,0 +1,143 @@
+"""symlib.layers.breaking: the equivariant atom scorer and the ways it breaks its symmetry."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from symlib.data.molecules import FIELD, orbit_spread, ring_molecules
+from symlib.equivariance import equivariance_error, invariance_error, relative_error, tolerance
+from symlib.groups import Euclidean3d, Permutation, Product
+from symlib.layers.breaking import AtomScorer, LabFrameTerm, Relaxed, canonical_choice, complete_graphs
+
+pytestmark = pytest.mark.usefixtures("single_threaded_torch")
+DTYPES = [torch.float32, torch.float64]
+E3 = Euclidean3d(reflections=True)
+RELABEL, RELABEL_OUT = Product(*[Permutation(8, dim=1)] * 3), Permutation(8, dim=1)
+
+
+def _generic(dtype: torch.dtype, num: int = 6) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """8-atom rings with random offsets: molecules without symmetry, no padding."""
+    mols = ring_molecules(num, sizes=(8,), seed=3, dtype=dtype)
+    offsets = torch.randn(mols.pos.shape, generator=torch.Generator().manual_seed(0), dtype=dtype)
+    return mols.pos + 0.1 * offsets, mols.types, mols.mask
+
+
+def _scorer(dtype: torch.dtype, **kwargs: object) -> AtomScorer:
+    torch.manual_seed(0)
+    return AtomScorer(hidden=16, layers=2, **kwargs).to(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_scores_are_e3_invariant_and_permutation_equivariant(dtype: torch.dtype) -> None:
+    model = _scorer(dtype)
+    pos, types, mask = _generic(dtype)
+    tol = 10 * tolerance(dtype)
+    assert invariance_error(lambda p: model(p, types, mask), pos, E3).max <= tol
+    assert equivariance_error(lambda x: model(*x), (pos, types, mask), RELABEL, RELABEL_OUT).max <= tol
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_equivalent_atoms_get_equal_scores(dtype: torch.dtype) -> None:
+    mols = ring_molecules(50, seed=4, dtype=dtype)
+    with torch.no_grad():
+        scores = _scorer(dtype)(mols.pos, mols.types, mols.mask)
+    assert float(orbit_spread(scores, mols.orbit, mols.mask).max()) <= 100 * tolerance(dtype)
+    assert float(orbit_spread(scores, torch.zeros_like(mols.orbit), mols.mask).median()) > 1e-3
+
+
+def test_padding_changes_nothing() -> None:
+    model = _scorer(torch.float64)
+    mols = ring_molecules(20, seed=5, dtype=torch.float64)
+    with torch.no_grad():
+        batch = model(mols.pos, mols.types, mols.mask)
+        for m in range(3):
+            n = int(mols.atoms[m])
+            alone = model(mols.pos[m:m + 1, :n], mols.types[m:m + 1, :n], mols.mask[m:m + 1, :n])
+            assert torch.allclose(batch[m, :n], alone[0], rtol=1e-10, atol=1e-12)
+            assert bool(torch.isneginf(batch[m, n:]).all())
+
+
+def test_complete_graphs() -> None:
+    mask = torch.tensor([[True, True, True, False], [True, True, False, False]])
+    edges = complete_graphs(mask)
+    assert edges.shape == (2, 3 * 2 + 2 * 1)
+    assert set(map(tuple, edges.T.tolist())) == {(0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1), (4, 5), (5, 4)}
+
+
+def test_the_field_breaks_rotations_of_the_molecule_alone() -> None:
+    model = _scorer(torch.float64, field=True)
+    pos, types, mask = _generic(torch.float64)
+    field = torch.tensor(FIELD, dtype=torch.float64)
+    joint = Product(E3, E3.on_vectors())
+    assert invariance_error(lambda x: model(x[0], types, mask, x[1]), (pos, field), joint).max <= 1e-12
+    assert invariance_error(lambda p: model(p, types, mask, field), pos, E3).max > 1e-3
+    per_molecule = field.expand(pos.shape[0], 3)
+    assert torch.equal(model(pos, types, mask, per_molecule), model(pos, types, mask, field))
+    with pytest.raises(ValueError, match="field"):
+        model(pos, types, mask)
+    with pytest.raises(ValueError, match="field=True"):
+        _scorer(torch.float64)(pos, types, mask, field)
+
+
+def test_noise() -> None:
+    pos, types, mask = _generic(torch.float64)
+    noisy, plain = _scorer(torch.float64, noise=0.05), _scorer(torch.float64)
+    assert torch.equal(noisy(pos, types, mask, noise=torch.zeros_like(pos)), plain(pos, types, mask))
+    assert not torch.equal(noisy(pos, types, mask), noisy(pos, types, mask))   # fresh noise per call
+    eps = 0.05 * torch.randn(pos.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    error = invariance_error(lambda p: noisy(p, types, mask, noise=eps), pos, E3).max
+    assert 1e-6 < error < 1.0
+    with pytest.raises(ValueError, match="noise"):
+        noisy(pos, types, mask, noise=eps[:, :4])
+    with pytest.raises(ValueError, match="non-negative"):
+        AtomScorer(noise=-1.0)
+
+
+def test_relaxed_model_is_the_sum_and_its_penalty_the_l1_norm() -> None:
+    pos, types, mask = _generic(torch.float64)
+    term = LabFrameTerm().double()
+    assert torch.equal(term(pos, types, mask), torch.zeros(pos.shape[:2], dtype=torch.float64))
+    with torch.no_grad():
+        term.w.copy_(torch.tensor([0.5, -1.0, 2.0]))
+    centred = pos - pos.mean(dim=1, keepdim=True)
+    assert torch.allclose(term(pos, types, mask), centred @ term.w)
+    assert torch.allclose(term(pos + 3.0, types, mask), term(pos, types, mask))   # translations
+    base = _scorer(torch.float64)
+    model = Relaxed(base, term)
+    assert torch.allclose(model(pos, types, mask), base(pos, types, mask) + term(pos, types, mask))
+    assert float(model.penalty().detach()) == pytest.approx(3.5)
+    assert invariance_error(lambda p: model(p, types, mask), pos, E3).max > 1e-3
+    assert equivariance_error(lambda x: model(*x), (pos, types, mask), RELABEL, RELABEL_OUT).max <= 1e-12
+    with pytest.raises(ValueError, match="no parameters"):
+        Relaxed(base, torch.nn.Identity())
+
+
+def test_canonical_choice() -> None:
+    mask = torch.tensor([[True, True, True, False], [True, True, True, True]])
+    scores = torch.tensor([[0.0, 1.0, 1.0, 9.0], [3.0, 1.0, 2.0, 0.0]])
+    assert canonical_choice(scores, mask).tolist() == [1, 0]
+    model = _scorer(torch.float64)
+    pos, types, mask8 = _generic(torch.float64)
+
+    def choice(x: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        return torch.nn.functional.one_hot(canonical_choice(model(*x), x[2]), 8).double()
+
+    assert equivariance_error(choice, (pos, types, mask8), RELABEL, RELABEL_OUT).max == 0.0
+    benzene = ring_molecules(8, sizes=(8,), max_hetero=0, seed=0, dtype=torch.float64)
+    symmetric = (benzene.pos, benzene.types, benzene.mask)
+    assert equivariance_error(choice, symmetric, RELABEL, RELABEL_OUT).max > 0.1
+
+
+def test_bad_inputs_are_named() -> None:
+    model = _scorer(torch.float32)
+    pos, types, mask = _generic(torch.float32)
+    with pytest.raises(ValueError, match=r"pos must be \[B, N, 3\]"):
+        model(pos[..., :2], types, mask)
+    with pytest.raises(ValueError, match="types must be a LongTensor"):
+        model(pos, types.float(), mask)
+    with pytest.raises(ValueError, match="mask must be bool"):
+        model(pos, types, mask.long())
+    with pytest.raises(ValueError, match="types must lie in"):
+        model(pos, types + 2, mask)
+    assert relative_error(model(pos, types, mask), model(pos, types, mask)) == 0.0
