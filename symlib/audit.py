@@ -111,14 +111,17 @@ def _cast(obj: Any, dtype: torch.dtype) -> Any:
     return obj
 
 
-def audit(model: Callable[[Any], Any], x: Any, symmetries: Sequence[Symmetry], *,
+def audit(model: Callable[..., Any], x: Any, symmetries: Sequence[Symmetry], *,
           dtypes: Sequence[torch.dtype] = (torch.float32, torch.float64), name: str | None = None,
-          samples: int = 8) -> Audit:
+          call: Callable[[Any, Any], Any] | None = None, samples: int = 8) -> Audit:
     """Measure ``model``'s error for each symmetry on input ``x``, in each dtype (module docstring).
 
     ``model`` is an ``nn.Module`` (deep-copied, cast to each dtype and put in eval mode; the original is
-    untouched) or a plain function (called on the cast input). Raises ``ValueError`` for an empty
-    symmetry list, repeated names, or an action that does not fit the input (with the action's message).
+    untouched) or a plain function (called on the cast input). ``call(model, x)`` says how to apply it
+    when that is not ``model(x)``: e.g. ``lambda m, x: m.features(x)`` for per-token features, or
+    ``lambda m, inputs: m(*inputs)`` for a model of several arguments (then ``x`` is their tuple).
+    Raises ``ValueError`` for an empty symmetry list, repeated names, or an action that does not fit
+    the input (with the action's message).
     """
     if not symmetries:
         raise ValueError("audit needs at least one Symmetry")
@@ -133,6 +136,8 @@ def audit(model: Callable[[Any], Any], x: Any, symmetries: Sequence[Symmetry], *
         f = model
         if isinstance(model, nn.Module):
             f = copy.deepcopy(model).to(dtype).eval()
+        if call is not None:
+            f = (lambda m: lambda inputs: call(m, inputs))(f)
         xd = _cast(x, dtype)
         key = str(dtype).removeprefix("torch.")
         with torch.no_grad():

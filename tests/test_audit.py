@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from symlib.audit import Symmetry, audit
-from symlib.groups import CyclicShift2d, Permutation, Rot90, Trivial
+from symlib.groups import CyclicShift2d, Permutation, Product, Rot90, Trivial
 
 pytestmark = pytest.mark.usefixtures("single_threaded_torch")
 
@@ -73,3 +73,12 @@ def test_bad_requests_are_named() -> None:
         audit(cnn, x, [("translation", CyclicShift2d(6, 6))])
     with pytest.raises(KeyError, match="audited"):
         audit(cnn, x, SYMS[:1])["rotation"]
+
+
+def test_call_says_how_to_apply_a_model_of_several_arguments() -> None:
+    torch.manual_seed(0)
+    bilinear = nn.Bilinear(3, 3, 2)
+    x = (torch.randn(5, 3), torch.randn(5, 3))
+    both = Symmetry("permute rows of both", Product(Permutation(5), Permutation(5)), Permutation(5))
+    report = audit(bilinear, x, [both], call=lambda m, inputs: m(*inputs))
+    assert report["permute rows of both"].holds

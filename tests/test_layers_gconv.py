@@ -172,3 +172,21 @@ def test_gcnn_bad_configurations_are_named() -> None:
         _gcnn("p4", pool_after=[0, 1])(torch.randn(1, 1, 6, 6, dtype=torch.float64))
     with pytest.raises(ValueError, match="padding must be >= 0"):
         LiftingConv(1, 1, 3, padding=-1)
+
+
+def test_circular_padding_adds_exact_cyclic_shift_equivariance() -> None:
+    from symlib.groups import CyclicShift2d, Product
+
+    torch.manual_seed(0)
+    lift = LiftingConv(1, 2, 3, padding_mode="circular").double()
+    x = torch.randn(2, 1, 6, 6, dtype=torch.float64)
+    shifts = CyclicShift2d(6, 6)
+    assert equivariance_error(lift, x, shifts, shifts).max <= tolerance(torch.float64)
+    plain = lift.export()
+    assert plain.padding_mode == "circular"
+    assert relative_error(plain(x).view(2, 2, 4, 6, 6), lift(x)) <= tolerance(torch.float64)
+    net = GCNN(1, 3, [2, 2], group="p4", padding_mode="circular").double().eval()
+    assert invariance_error(net, x, shifts).max <= tolerance(torch.float64)
+    assert invariance_error(net, x, Rot90()).max <= tolerance(torch.float64)
+    with pytest.raises(ValueError, match="padding_mode"):
+        GroupConv(1, 1, 3, padding_mode="reflect")

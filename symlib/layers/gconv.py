@@ -15,8 +15,9 @@ Both build the transformed filters once per forward pass and make **one** ``conv
 cost is that of a plain convolution with ``|H|`` times more channels; :meth:`export` returns exactly
 that plain ``nn.Conv2d``. Rotating (or mirroring) the input image by ``g`` rotates every output map
 by ``g`` and moves orientation ``h`` to ``g·h`` (:class:`symlib.groups.OnFeatureMaps`), exactly, for
-stride 1 and any symmetric zero padding ("same" for odd kernels by default, or "valid" with
-``padding=0``). :func:`group_pool` over the orientation axis gives maps that simply rotate with the
+stride 1 and any symmetric padding ("same" for odd kernels by default, or "valid" with
+``padding=0``). With ``padding_mode="circular"`` the image is a torus and the layers are also
+exactly equivariant to cyclic shifts, as a circular ``nn.Conv2d`` is. :func:`group_pool` over the orientation axis gives maps that simply rotate with the
 input; a global spatial pool then gives invariants. :class:`GCNN` stacks these layers into a
 classifier; with ``group="z2"`` the same code builds the ordinary CNN it is compared with.
 """
@@ -45,7 +46,8 @@ def _group(name: str) -> Trivial | Rot90 | Dihedral4:
 
 class _GConvBase(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, group: str,
-                 bias: bool, padding: int | None, weight_shape: tuple[int, ...], fan_in: int) -> None:
+                 bias: bool, padding: int | None, padding_mode: str, weight_shape: tuple[int, ...],
+                 fan_in: int) -> None:
         super().__init__()
         if kernel_size < 1:
             raise ValueError(f"kernel_size must be positive, got {kernel_size}")
@@ -55,6 +57,9 @@ class _GConvBase(nn.Module):
                              "pass padding=0 for a valid convolution")
         if self.padding < 0:
             raise ValueError(f"padding must be >= 0, got {padding}")
+        if padding_mode not in ("zeros", "circular"):
+            raise ValueError(f"padding_mode must be 'zeros' or 'circular', got {padding_mode!r}")
+        self.padding_mode = padding_mode
         self.group_name, self.group = group, _group(group)
         self.elements = self.group.elements()
         self.order = len(self.elements)
@@ -72,13 +77,17 @@ class _GConvBase(nn.Module):
         return None if self.bias is None else self.bias.repeat_interleave(self.order)
 
     def _conv(self, x: Tensor) -> Tensor:
-        y = F.conv2d(x, self.expanded_weight(), self._expanded_bias(), padding=self.padding)
+        pad = self.padding
+        if self.padding_mode == "circular" and pad:   # the image as a torus: exact for cyclic shifts too
+            x, pad = F.pad(x, (pad, pad, pad, pad), mode="circular"), 0
+        y = F.conv2d(x, self.expanded_weight(), self._expanded_bias(), padding=pad)
         return y.view(y.shape[0], self.out_channels, self.order, *y.shape[-2:])
 
     def export(self) -> nn.Conv2d:
         """The plain ``nn.Conv2d`` that computes this layer (on the flattened orientation axis)."""
         w = self.expanded_weight().detach()
         conv = nn.Conv2d(w.shape[1], w.shape[0], self.kernel_size, padding=self.padding,
+                         padding_mode=self.padding_mode,
                          bias=self.bias is not None, device=w.device, dtype=w.dtype)
         with torch.no_grad():
             conv.weight.copy_(w)
@@ -88,7 +97,8 @@ class _GConvBase(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"padding={self.padding}, group={self.group_name}, bias={self.bias is not None}")
+                f"padding={self.padding}, padding_mode={self.padding_mode}, group={self.group_name}, "
+                f"bias={self.bias is not None}")
 
 
 class LiftingConv(_GConvBase):
@@ -99,8 +109,9 @@ class LiftingConv(_GConvBase):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, *,
-                 group: str = "p4", bias: bool = True, padding: int | None = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, group, bias, padding,
+                 group: str = "p4", bias: bool = True, padding: int | None = None,
+                 padding_mode: str = "zeros") -> None:
+        super().__init__(in_channels, out_channels, kernel_size, group, bias, padding, padding_mode,
                          (out_channels, in_channels, kernel_size, kernel_size),
                          in_channels * kernel_size**2)
 
@@ -124,9 +135,10 @@ class GroupConv(_GConvBase):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, *,
-                 group: str = "p4", bias: bool = True, padding: int | None = None) -> None:
+                 group: str = "p4", bias: bool = True, padding: int | None = None,
+                 padding_mode: str = "zeros") -> None:
         order = len(_group(group).elements())
-        super().__init__(in_channels, out_channels, kernel_size, group, bias, padding,
+        super().__init__(in_channels, out_channels, kernel_size, group, bias, padding, padding_mode,
                          (out_channels, in_channels, order, kernel_size, kernel_size),
                          in_channels * order * kernel_size**2)
         # source[a, b]: which stored orientation feeds input orientation b for output orientation a,
@@ -190,7 +202,8 @@ class GCNN(nn.Module):
 
     def __init__(self, in_channels: int, num_classes: int, channels: Sequence[int], *,
                  group: str = "p4", kernel_size: int = 3, padding: int | None = None,
-                 pool_after: Sequence[int] = (), head: str = "invariant", batch_norm: bool = True) -> None:
+                 padding_mode: str = "zeros", pool_after: Sequence[int] = (), head: str = "invariant",
+                 batch_norm: bool = True) -> None:
         super().__init__()
         if not channels:
             raise ValueError("GCNN needs at least one block: channels is empty")
@@ -204,7 +217,7 @@ class GCNN(nn.Module):
         for i, (c_in, c_out) in enumerate(zip([in_channels, *channels[:-1]], channels)):
             layer = LiftingConv if i == 0 else GroupConv
             self.convs.append(layer(c_in, c_out, kernel_size, group=group, padding=padding,
-                                    bias=not batch_norm))
+                                    padding_mode=padding_mode, bias=not batch_norm))
             self.norms.append(nn.BatchNorm3d(c_out) if batch_norm else nn.Identity())
         self.order = self.convs[0].order
         features = channels[-1] * (self.order if head == "orientation" else 1)
