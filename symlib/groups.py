@@ -160,6 +160,47 @@ class CyclicShift1d(Action):
         return torch.roll(x, shifts=int(g), dims=self.dim)
 
 
+class _Z2(Action):
+    group = ("Z", 2)
+
+    def identity(self) -> int:
+        return 0
+
+    def sample(self, generator: torch.Generator | None = None) -> int:
+        return _randint(2, generator)
+
+    def compose(self, g: int, h: int) -> int:
+        return (g + h) % 2
+
+    def inverse(self, g: int) -> int:
+        return g
+
+    def elements(self) -> list[int]:
+        return [0, 1]
+
+
+class Reversal(_Z2):
+    """``Z_2`` reversing a signal along ``dim``: element 1 maps ``x[i]`` to ``x[n-1-i]`` (a mirror of a
+    chain or ring; with :class:`CyclicShift1d` it generates the dihedral group of the ring)."""
+
+    def __init__(self, dim: int = -1) -> None:
+        self.dim = dim
+
+    def act(self, g: int, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor) or x.dim() == 0:
+            raise ValueError(f"{self!r} acts on tensors with a dim {self.dim}, got {type(x).__name__}")
+        return torch.flip(x, dims=(self.dim,)) if g % 2 else x
+
+
+class SignFlip(_Z2):
+    """``Z_2`` acting by negation: element 1 maps ``x`` to ``-x`` (e.g. flipping every spin)."""
+
+    def act(self, g: int, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor):
+            raise ValueError(f"{self!r} acts on tensors, got {type(x).__name__}")
+        return -x if g % 2 else x
+
+
 class CyclicShift2d(Action):
     """The translation group ``Z_h × Z_w`` of an ``h × w`` torus, acting on the last two dims.
 

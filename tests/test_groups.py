@@ -642,3 +642,18 @@ def test_repr_names_the_configuration() -> None:
     assert repr(Permutation(3, dim=-2)) == "Permutation(n=3, dim=-2)"
     assert repr(Euclidean3d()) == "Euclidean3d(reflections=False, translations=True, on='points')"
     assert repr(Rot90()) == "Rot90()"
+
+
+def test_reversal_and_sign_flip_are_z2_actions() -> None:
+    from symlib.groups import Reversal, SignFlip
+
+    x = torch.arange(6.0).view(2, 3)
+    for action in (Reversal(), Reversal(dim=0), SignFlip()):
+        for g in action.elements():
+            for h in action.elements():
+                assert torch.equal(action.act(action.compose(g, h), x), action.act(g, action.act(h, x)))
+            assert torch.equal(action.act(action.inverse(g), action.act(g, x)), x)
+    assert Reversal().act(1, x)[0].tolist() == [2.0, 1.0, 0.0]
+    assert torch.equal(SignFlip().act(1, x), -x)
+    with pytest.raises(ValueError, match="acts on tensors"):
+        SignFlip().act(1, [1.0])
