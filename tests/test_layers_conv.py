@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from symlib.equivariance import relative_error, tolerance
+from symlib.equivariance import invariance_error, relative_error, tolerance
 from symlib.layers import count_parameters
 from symlib.layers.conv import LocallyConnected2d
 
@@ -66,3 +66,21 @@ def test_even_or_empty_kernels_are_rejected(k: int) -> None:
 def test_from_conv_rejects_what_it_cannot_represent(conv: nn.Conv2d) -> None:
     with pytest.raises(ValueError, match="from_conv needs"):
         LocallyConnected2d.from_conv(conv, (6, 6))
+
+
+def test_ring_cnn_is_shift_invariant_on_any_ring_length() -> None:
+    from symlib.groups import CyclicShift1d
+    from symlib.layers.conv import RingCNN
+
+    torch.manual_seed(0)
+    net = RingCNN(channels=4)
+    for dtype in (torch.float32, torch.float64):
+        model = net.to(dtype)
+        for length in (5, 12):
+            s = torch.randn(3, length, dtype=dtype)
+            assert model(s).shape == (3,)
+            assert invariance_error(model, s, CyclicShift1d(length)).max <= tolerance(dtype)
+    with pytest.raises(ValueError, match=r"signals \[N, L\]"):
+        net(torch.randn(3, 1, 5, dtype=torch.float64))
+    with pytest.raises(ValueError, match="odd kernel_size"):
+        RingCNN(kernel_size=4)

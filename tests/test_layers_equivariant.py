@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import Tensor, nn
 
-from symlib.equivariance import equivariance_error, relative_error, tolerance
+from symlib.equivariance import equivariance_error, invariance_error, relative_error, tolerance
 from symlib.groups import CyclicShift1d, Dihedral4, Permutation, Rot90
 from symlib.layers import count_parameters
 from symlib.layers.equivariant import EquivariantLinear
@@ -211,3 +211,17 @@ def test_wrong_input_size_raises() -> None:
         layer(torch.randn(2, 7))
     with pytest.raises(ValueError, match="expects"):
         layer(torch.randn(8, 2))
+
+
+def test_group_average_is_invariant_for_any_model() -> None:
+    from symlib.groups import Euclidean3d, Reversal, SignFlip
+    from symlib.layers.equivariant import GroupAverage
+
+    torch.manual_seed(0)
+    mlp = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1)).double()
+    x = torch.randn(4, 6, dtype=torch.float64)
+    for action in (SignFlip(), Reversal()):
+        assert invariance_error(GroupAverage(mlp, action), x, action).max <= tolerance(torch.float64)
+        assert invariance_error(mlp, x, action).max > 1e-3
+    with pytest.raises(ValueError, match="finite group"):
+        GroupAverage(mlp, Euclidean3d())

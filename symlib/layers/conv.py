@@ -7,6 +7,7 @@ A 2D convolution is two constraints on a fully connected layer at once:
 
 :class:`LocallyConnected2d` keeps the first and drops the second (a different kernel at every
 position), so comparing FC, locally connected and convolutional layers separates the two savings.
+:class:`RingCNN` is the 1D convolutional network for signals on a ring (periodic boundary).
 """
 
 from __future__ import annotations
@@ -82,3 +83,31 @@ class LocallyConnected2d(nn.Module):
         return (f"{self.in_channels}, {self.out_channels}, in_size={self.in_size}, "
                 f"kernel_size={self.kernel_size}, bias={self.bias is not None}")
 
+
+class RingCNN(nn.Module):
+    r"""A CNN for a signal on a ring, summed into one number: ``[N, L]`` → ``[N]``.
+
+    ``layers`` circular ``Conv1d`` layers (kernel ``k``, ``channels`` wide, ReLU), a ``1×1`` readout to
+    one value per site, and a **sum** over the sites:
+
+    .. math::  f(s) = \sum_i e_θ\bigl(s_{i-r}, …, s_{i+r}\bigr), \qquad r = \text{layers}·(k-1)/2,
+
+    an extensive quantity built from local terms, like the energy of a chain. Circular padding makes
+    it exactly invariant to cyclic shifts, for every weight and every ring length (the same weights
+    run on any ``L``).
+    """
+
+    def __init__(self, channels: int = 16, kernel_size: int = 3, layers: int = 2) -> None:
+        super().__init__()
+        if kernel_size % 2 == 0 or layers < 1:
+            raise ValueError(f"need an odd kernel_size and layers >= 1, got {kernel_size}, {layers}")
+        convs: list[nn.Module] = []
+        for i in range(layers):
+            convs += [nn.Conv1d(1 if i == 0 else channels, channels, kernel_size, padding=kernel_size // 2,
+                                padding_mode="circular"), nn.ReLU()]
+        self.body = nn.Sequential(*convs, nn.Conv1d(channels, 1, 1))
+
+    def forward(self, s: Tensor) -> Tensor:
+        if s.dim() != 2:
+            raise ValueError(f"RingCNN expects signals [N, L], got {tuple(s.shape)}")
+        return self.body(s[:, None]).sum(dim=(1, 2))

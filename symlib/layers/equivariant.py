@@ -8,6 +8,9 @@ the layer learns one coefficient per basis element:
 It is equivariant for every value of its parameters, and it has exactly as many weights as the
 symmetry leaves free. The basis is solved once per representation pair (cached) and applied with
 ``einsum``.
+
+:class:`GroupAverage` is the other classical route to invariance: average any model over a finite
+group, :math:`\\bar f(x) = \\frac{1}{|G|}\\sum_{g∈G} f(g·x)` (the Reynolds operator).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from symlib.groups import Action
 from symlib.solve import Rep, solve
 
 
@@ -61,3 +65,22 @@ class EquivariantLinear(nn.Module):
 
     def extra_repr(self) -> str:
         return f"d_in={self.d_in}, d_out={self.d_out}, free_parameters={self.weight.numel()}"
+
+
+class GroupAverage(nn.Module):
+    """``f̄(x) = (1/|G|) Σ_g f(g·x)``: exactly ``G``-invariant for any ``model``, at ``|G|`` times its cost.
+
+    ``action`` must list its elements (a finite group). The best ``G``-invariant approximation of a
+    target ``y(x)`` in mean squared error is its group average; what remains,
+    ``y - ȳ``, is an error no ``G``-invariant model can remove.
+    """
+
+    def __init__(self, model: nn.Module, action: Action) -> None:
+        super().__init__()
+        elements = action.elements()
+        if elements is None:
+            raise ValueError(f"GroupAverage needs a finite group that lists its elements; {action!r} does not")
+        self.model, self.action, self.elements = model, action, elements
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.stack([self.model(self.action.act(g, x)) for g in self.elements]).mean(dim=0)
