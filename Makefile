@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # Sphinx warnings are errors: a broken reference or a missing figure fails the build.
 BOOKFLAGS ?= -W --keep-going
 
-.PHONY: env test book execute clean
+.PHONY: env test book pdf execute clean
 
 env: $(STAMP)
 
@@ -16,7 +16,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-## test: pytest over the library's tests and every notebook (strict nbval against stored outputs)
+## test: pytest over the library's tests and every notebook (strict nbval against stored outputs), and
+## the built book in headless Chromium (tests/test_browser.py: run `make book` first; skipped without
+## chromium or a built book, except in CI)
 test: env
 	$(BIN)/python -m pytest --nbval tests notebooks
 
@@ -24,6 +26,11 @@ test: env
 book: env
 	$(BIN)/jupyter-book build $(BOOKFLAGS) .
 	$(BIN)/python scripts/check_book.py _build/html
+
+## pdf: the whole book as one PDF, _build/pdf/symmetry.pdf (one-page HTML printed by headless Chromium)
+pdf: env
+	$(BIN)/jupyter-book build $(BOOKFLAGS) --builder singlehtml .
+	$(BIN)/python scripts/book_pdf.py _build/singlehtml _build/pdf/symmetry.pdf
 
 ## execute: re-run every notebook at ci scale and store its outputs (do this after changing a chapter)
 execute: env

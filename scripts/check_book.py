@@ -1,5 +1,7 @@
 """Check the built HTML book: every chapter page exists, has its Colab launch button pointing at
-the right notebook, shows its figures, and leaks no matplotlib reprs. Run after ``jupyter-book build``.
+the right notebook, shows its figures, links the glossary, and leaks no matplotlib reprs; no page
+loads a script from the internet (MathJax is served from _static) or runs an inline script twice.
+Run after ``jupyter-book build``; ``tests/test_browser.py`` then checks the pages in a browser.
 
     python scripts/check_book.py [_build/html]
 """
@@ -45,6 +47,18 @@ def check(html_dir: Path) -> list[str]:
                 problems.append(f"{rel}: missing image {src}")
         if "&lt;Figure size" in html:
             problems.append(f"{rel}: a matplotlib <Figure> repr leaked into the page")
+        if "glossary.html#term-" not in html:
+            problems.append(f"{rel}: no link to the glossary (python scripts/link_glossary.py {rel})")
+    for page in sorted(html_dir.rglob("*.html")):
+        if "_static" in page.parts:
+            continue
+        html = page.read_text()
+        name = page.relative_to(html_dir)
+        for src in re.findall(r'<script[^>]+src="((?:https?:)?//[^"]+)"', html):
+            problems.append(f"{name}: loads a script from the internet: {src}")
+        inline = re.findall(r"<script>(.*?)</script>", html, re.S)
+        for body in sorted({b for b in inline if inline.count(b) > 1}):
+            problems.append(f"{name}: inline script included {inline.count(body)} times: {body[:60]}")
     return problems
 
 
