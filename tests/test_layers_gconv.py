@@ -190,3 +190,17 @@ def test_circular_padding_adds_exact_cyclic_shift_equivariance() -> None:
     assert invariance_error(net, x, Rot90()).max <= tolerance(torch.float64)
     with pytest.raises(ValueError, match="padding_mode"):
         GroupConv(1, 1, 3, padding_mode="reflect")
+
+
+@pytest.mark.parametrize("group", ["z2", "p4", "p4m"])
+def test_the_gathered_filter_bank_is_the_transformed_filters(group) -> None:
+    """expanded_weight gathers with a precomputed index; it must equal the equation entry for entry,
+    and its gradient must be bitwise the equation's too (the stored notebooks' training runs)."""
+    torch.manual_seed(0)
+    for layer in (LiftingConv(2, 3, 3, group=group).double(), GroupConv(3, 2, 3, group=group).double()):
+        bank = layer.expanded_weight()
+        assert torch.equal(bank, layer._transform(layer.weight))
+        g = torch.randn_like(bank)
+        (grad,) = torch.autograd.grad(bank, layer.weight, g)
+        (expected,) = torch.autograd.grad(layer._transform(layer.weight), layer.weight, g)
+        assert torch.equal(grad, expected)

@@ -13,9 +13,12 @@ the element ``H.elements()[i]`` of :class:`symlib.groups.Rot90` / :class:`symlib
 
 Both build the transformed filters once per forward pass and make **one** ``conv2d`` call, so their
 cost is that of a plain convolution with ``|H|`` times more channels; :meth:`export` returns exactly
-that plain ``nn.Conv2d``. Rotating (or mirroring) the input image by ``g`` rotates every output map
-by ``g`` and moves orientation ``h`` to ``g·h`` (:class:`symlib.groups.OnFeatureMaps`), exactly, for
-stride 1 and any symmetric padding ("same" for odd kernels by default, or "valid" with
+that plain ``nn.Conv2d``. Every entry of the transformed filter bank is a copy of one stored weight,
+so the bank is one ``index_select`` with an index computed once at construction (the group action
+applied to the *positions* of the weights), and its backward one ``index_add``: building it costs
+next to nothing beside the convolution. Rotating (or mirroring) the input image by ``g`` rotates
+every output map by ``g`` and moves orientation ``h`` to ``g·h`` (:class:`symlib.groups.OnFeatureMaps`),
+exactly, for stride 1 and any symmetric padding ("same" for odd kernels by default, or "valid" with
 ``padding=0``). With ``padding_mode="circular"`` the image is a torus and the layers are also
 exactly equivariant to cyclic shifts, as a circular ``nn.Conv2d`` is. :func:`group_pool` over the orientation axis gives maps that simply rotate with the
 input; a global spatial pool then gives invariants. :class:`GCNN` stacks these layers into a
@@ -68,8 +71,23 @@ class _GConvBase(nn.Module):
         self.weight = nn.Parameter(torch.empty(weight_shape).uniform_(-bound, bound))
         self.bias = nn.Parameter(torch.empty(out_channels).uniform_(-bound, bound)) if bias else None
 
-    def expanded_weight(self) -> Tensor:
+    def _transform(self, w: Tensor) -> Tensor:
+        """The filter bank built from a tensor ``w`` of the weight's shape (the layer's equation)."""
         raise NotImplementedError
+
+    def _register_expansion(self) -> None:
+        # where each entry of the filter bank comes from: the bank of the weights' flat positions.
+        # Stored back to front, so that the backward (index_add in index order) sums the |H| gradient
+        # contributions of each weight from the last orientation to the first, the order autograd
+        # used through the rotations: gradients, and so training runs, stay bitwise the same.
+        positions = self._transform(torch.arange(self.weight.numel()).view(self.weight.shape))
+        self.register_buffer("expansion", positions.flatten().flip(0), persistent=False)
+        self._expanded_shape = tuple(positions.shape)
+
+    def expanded_weight(self) -> Tensor:
+        # equal to self._transform(self.weight), entry for entry: one gather instead of |H| rotations
+        bank = self.weight.reshape(-1).index_select(0, self.expansion).flip(0)
+        return bank.view(self._expanded_shape)
 
     def _expanded_bias(self) -> Tensor | None:
         # one bias per output channel, shared by its orientations (a different bias per orientation
@@ -114,11 +132,15 @@ class LiftingConv(_GConvBase):
         super().__init__(in_channels, out_channels, kernel_size, group, bias, padding, padding_mode,
                          (out_channels, in_channels, kernel_size, kernel_size),
                          in_channels * kernel_size**2)
+        self._register_expansion()
+
+    def _transform(self, w: Tensor) -> Tensor:
+        w = torch.stack([self.group.act(h, w) for h in self.elements], dim=1)   # [O, |H|, I, k, k]
+        return w.reshape(self.out_channels * self.order, self.in_channels, self.kernel_size, self.kernel_size)
 
     def expanded_weight(self) -> Tensor:
         """``[C_out·|H|, C_in, k, k]``: every filter in every orientation."""
-        w = torch.stack([self.group.act(h, self.weight) for h in self.elements], dim=1)
-        return w.reshape(self.out_channels * self.order, self.in_channels, self.kernel_size, self.kernel_size)
+        return super().expanded_weight()
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 4 or x.shape[1] != self.in_channels or x.shape[-1] != x.shape[-2]:
@@ -147,17 +169,21 @@ class GroupConv(_GConvBase):
         source = [[index[self._key(self.group.compose(self.group.inverse(h), g))] for g in self.elements]
                   for h in self.elements]
         self.register_buffer("source", torch.tensor(source), persistent=False)
+        self._register_expansion()
 
     @staticmethod
     def _key(g: object) -> object:
         return g if isinstance(g, int) else tuple(g)
 
-    def expanded_weight(self) -> Tensor:
-        """``[C_out·|H|, C_in·|H|, k, k]``: the filters for every output orientation."""
-        w = torch.stack([self.group.act(h, self.weight[:, :, self.source[a]])
+    def _transform(self, w: Tensor) -> Tensor:
+        w = torch.stack([self.group.act(h, w[:, :, self.source[a]])
                          for a, h in enumerate(self.elements)], dim=1)   # [O, |H|, I, |H|, k, k]
         return w.reshape(self.out_channels * self.order, self.in_channels * self.order,
                          self.kernel_size, self.kernel_size)
+
+    def expanded_weight(self) -> Tensor:
+        """``[C_out·|H|, C_in·|H|, k, k]``: the filters for every output orientation."""
+        return super().expanded_weight()
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 5 or x.shape[1] != self.in_channels or x.shape[2] != self.order \

@@ -1,0 +1,1 @@
+"""Speed comparisons, run by hand (``python -m benchmarks``); never imported by the tests or CI."""

@@ -1,0 +1,131 @@
+"""EGNN on the N-body task, one training step (forward, MSE loss, backward), four ways:
+
+* symlib's :class:`~symlib.layers.egnn.EGNN` on the batched sparse graph (``edge_index``, gathers and
+  scatters over the ``n(n-1)`` edges of each system);
+* a dense reference with *the same weights*: every system as ``[B, n, n, ·]`` tensors, messages summed
+  over a masked axis instead of scattered (checked to give the same positions);
+* egnn-pytorch's ``EGNN`` layers (dense, all ``n²`` pairs) at equal width and depth: ``dim = m_dim =``
+  our hidden width, the same number of layers, the same edge attributes and embedding. Its MLPs are
+  wider than the EGNN paper's (hidden ``2·(2·dim+3)``, ``2·dim`` and ``4·dim`` where the paper and
+  symlib use ``dim``), so it does about 4× the floating-point work;
+* egnn-pytorch with its three MLPs swapped for ours (same widths, same FLOPs): the comparison of the
+  implementations alone.
+
+The table gives GFLOP per step (``torch.utils.flop_counter``) so a time ratio can be read against the
+ratio of work.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from benchmarks.common import Row, clear, compare, flops, rows_from
+from symlib.data.nbody import as_graph
+from symlib.layers import mlp
+from symlib.layers.egnn import EGNN
+
+OURS, DENSE = "symlib EGNN (sparse)", "dense reference (same weights)"
+LUCID, MATCHED = "egnn-pytorch EGNN", "egnn-pytorch, MLPs matched to symlib"
+
+
+def dense_egnn(model: EGNN, pos: Tensor, vel: Tensor, charges: Tensor) -> Tensor:
+    """``model``'s predicted positions ``[B, n, 3]`` for fully connected systems, computed densely."""
+    b, n, _ = pos.shape
+    mask = (~torch.eye(n, dtype=torch.bool, device=pos.device))[None, :, :, None].to(pos.dtype)
+    rel = pos[:, :, None] - pos[:, None, :]                              # x_i - x_j, [B, n, n, 3]
+    edge_attr = torch.cat([(charges[:, :, None] * charges[:, None, :])[..., None],
+                           rel.square().sum(-1, keepdim=True)], dim=-1)
+    h, x = model.embed(vel.norm(dim=-1, keepdim=True)), pos
+    for layer in model.layers:
+        rel = x[:, :, None] - x[:, None, :]
+        hi, hj = h[:, :, None].expand(b, n, n, -1), h[:, None, :].expand(b, n, n, -1)
+        m = layer.phi_e(torch.cat([hi, hj, rel.square().sum(-1, keepdim=True), edge_attr], -1)) * mask
+        v_new = layer.phi_v(h) * vel + (rel * layer.phi_x(m) * mask).sum(2) / (n - 1)
+        x = x + v_new
+        if layer.phi_h is not None:
+            h = h + layer.phi_h(torch.cat([h, m.sum(2)], -1))
+    return x
+
+
+class LucidEGNN(nn.Module):
+    """egnn-pytorch's layers in the N-body model: ``h₀ = W‖v‖``, edges ``(q_i q_j, ‖x_i − x_j‖²)``."""
+
+    def __init__(self, egnn_layer: type, hidden: int, layers: int) -> None:
+        super().__init__()
+        self.embed = nn.Linear(1, hidden)
+        self.layers = nn.ModuleList(egnn_layer(dim=hidden, edge_dim=2, m_dim=hidden) for _ in range(layers))
+
+    def forward(self, pos: Tensor, vel: Tensor, charges: Tensor) -> Tensor:
+        rel = pos[:, :, None] - pos[:, None, :]
+        edges = torch.cat([(charges[:, :, None] * charges[:, None, :])[..., None],
+                           rel.square().sum(-1, keepdim=True)], dim=-1)
+        h, x = self.embed(vel.norm(dim=-1, keepdim=True)), pos
+        for layer in self.layers:
+            h, x = layer(h, x, edges)
+        return x
+
+
+def matched(model: LucidEGNN, hidden: int) -> LucidEGNN:
+    """``model`` with each layer's MLPs replaced by symlib's widths (φ_e, φ_x, φ_h)."""
+    model = copy.deepcopy(model)
+    for layer in model.layers:
+        layer.edge_mlp = mlp([2 * hidden + 1 + 2, hidden, hidden], activation=nn.SiLU, final_activation=True)
+        layer.coors_mlp = mlp([hidden, hidden, 1], activation=nn.SiLU)
+        layer.node_mlp = mlp([2 * hidden, hidden, hidden], activation=nn.SiLU)
+    return model
+
+
+def _case(lucid_layer: type | None, why: str, device: torch.device, threads: int, rounds: int,
+          batch: int, n: int, hidden: int = 64, depth: int = 4) -> list[Row]:
+    torch.manual_seed(0)
+    pos, vel = torch.randn(batch, n, 3, device=device), torch.randn(batch, n, 3, device=device)
+    charges = (torch.randint(0, 2, (batch, n), device=device) * 2 - 1).float()
+    target = torch.randn(batch, n, 3, device=device)
+    graph = as_graph(pos, vel, charges)
+    ours = EGNN(hidden, depth).to(device)
+    with torch.no_grad():
+        gap = (ours(graph).view(batch, n, 3) - dense_egnn(ours, pos, vel, charges)).abs().max().item()
+    if gap > 1e-4:
+        raise AssertionError(f"the dense reference disagrees with EGNN by {gap}")
+
+    def step(model, forward):
+        def run_step():
+            clear(model)
+            F.mse_loss(forward(), target).backward()
+        return run_step
+
+    candidates = {OURS: step(ours, lambda: ours(graph).view(batch, n, 3)),
+                  DENSE: step(ours, lambda: dense_egnn(ours, pos, vel, charges))}
+    models = {OURS: ours, DENSE: ours}
+    missing = {}
+    if lucid_layer is None:
+        missing = {LUCID: why, MATCHED: why}
+    else:
+        lucid = LucidEGNN(lucid_layer, hidden, depth).to(device)
+        models[LUCID], models[MATCHED] = lucid, matched(lucid, hidden).to(device)
+        for name in (LUCID, MATCHED):
+            candidates[name] = step(models[name], lambda m=models[name]: m(pos, vel, charges))
+    work = {name: flops(fn) for name, fn in candidates.items()}
+    times = compare(candidates, device=device, threads=threads, rounds=rounds)
+    case = f"{batch} systems × {n} bodies, {depth} layers × {hidden}"
+    rows = rows_from("egnn", case, times, {"vs symlib": OURS, "vs egnn-pytorch": LUCID}, missing)
+    for r in rows:
+        if r.impl in work:
+            count = sum(p.numel() for p in models[r.impl].parameters())
+            r.note = f"{work[r.impl] / 1e9:.2f} GFLOP, {count:,} params"
+    return rows
+
+
+def run(device: torch.device, threads: int, rounds: int, quick: bool = False) -> list[Row]:
+    try:
+        from egnn_pytorch import EGNN as lucid_layer
+        why = ""
+    except ImportError as e:
+        lucid_layer, why = None, f"not installed ({type(e).__name__})"
+    sizes = [(100, 5), (25, 20)]       # the EGNN paper's batch of 5-body systems; bigger systems
+    return [row for batch, n in sizes[: 1 if quick else None]
+            for row in _case(lucid_layer, why, device, threads, rounds, batch, n)]
