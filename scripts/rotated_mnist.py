@@ -31,7 +31,7 @@ from symlib.config import default_device, seed_everything
 from symlib.data import digits, rotated_mnist
 from symlib.groups import Rot90
 from symlib.layers import count_parameters
-from symlib.layers.gconv import GroupConv, LiftingConv
+from symlib.layers.gconv import GroupConv, LiftingConv, spatial_max_pool
 from symlib.train import fit
 
 PAPER = {"Z2CNN": 5.03, "P4CNN": 2.28}
@@ -53,8 +53,7 @@ class CohenWellingCNN(nn.Module):
         for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
             x = torch.relu(norm(conv(x)))
             if i == 1:   # 24×24 → 12×12
-                b, c, g, s, _ = x.shape
-                x = F.max_pool2d(x.reshape(b, c * g, s, s), 2).reshape(b, c, g, s // 2, s // 2)
+                x = spatial_max_pool(x)
             else:        # the paper's dropout sites: after every block but the one before the pool
                 x = self.dropout(x)
         return self.top(x).amax(dim=(2, 3, 4))
@@ -112,7 +111,8 @@ def main(argv: list[str]) -> None:
             model = CohenWellingCNN(group, channels, dropout)
             generator = torch.Generator().manual_seed(seed)
 
-            def loss(m: nn.Module, batch: tuple[Tensor, Tensor]) -> Tensor:
+            def loss(m: nn.Module, batch: tuple[Tensor, Tensor], augment: bool = augment,
+                     generator: torch.Generator = generator) -> Tensor:
                 x, y = batch
                 if augment:
                     x = digits.random_transform(x, Rot90(), generator)

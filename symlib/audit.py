@@ -18,6 +18,7 @@ symmetry's error is rounding, and shrinks from float32 to float64; a broken one 
 from __future__ import annotations
 
 import copy
+import functools
 import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from symlib.equivariance import equivariance_error, tolerance
+from symlib.equivariance import cast_floats, equivariance_error, tolerance
 from symlib.groups import Action, Trivial
 
 __all__ = ["Audit", "AuditRow", "Symmetry", "audit"]
@@ -99,18 +100,6 @@ class Audit:
                 f"<th>kind</th>{cells}<th>verdict</th></tr></thead><tbody>{body}</tbody></table>")
 
 
-def _cast(obj: Any, dtype: torch.dtype) -> Any:
-    """A copy of ``obj`` (tensor, tuple/list of them, or a torch_geometric ``Data``) with every
-    floating-point tensor cast to ``dtype``."""
-    if isinstance(obj, torch.Tensor):
-        return obj.to(dtype) if obj.is_floating_point() else obj
-    if isinstance(obj, (tuple, list)):
-        return type(obj)(_cast(o, dtype) for o in obj)
-    if hasattr(obj, "apply") and hasattr(obj, "clone"):  # torch_geometric Data / Batch
-        return obj.clone().apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
-    return obj
-
-
 def audit(model: Callable[..., Any], x: Any, symmetries: Sequence[Symmetry], *,
           dtypes: Sequence[torch.dtype] = (torch.float32, torch.float64), name: str | None = None,
           call: Callable[[Any, Any], Any] | None = None, samples: int = 8) -> Audit:
@@ -137,8 +126,8 @@ def audit(model: Callable[..., Any], x: Any, symmetries: Sequence[Symmetry], *,
         if isinstance(model, nn.Module):
             f = copy.deepcopy(model).to(dtype).eval()
         if call is not None:
-            f = (lambda m: lambda inputs: call(m, inputs))(f)
-        xd = _cast(x, dtype)
+            f = functools.partial(call, f)   # f(inputs) = call(model, inputs)
+        xd = cast_floats(x, dtype)
         key = str(dtype).removeprefix("torch.")
         with torch.no_grad():
             for s, row in zip(symmetries, rows):

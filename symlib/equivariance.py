@@ -55,13 +55,15 @@ def _float_tensors(obj: Any) -> list[Tensor]:
     raise TypeError(f"expected a tensor, a tuple of tensors or a graph, got {type(obj).__name__}")
 
 
-def _to_float64(obj: Any) -> Any:
+def cast_floats(obj: Any, dtype: torch.dtype) -> Any:
+    """``obj`` (a tensor, a tuple/list of them, or a torch_geometric ``Data``) with every floating
+    tensor cast to ``dtype``; graphs are cloned, integer tensors (labels, ``edge_index``) kept."""
     if isinstance(obj, Tensor):
-        return obj.double() if obj.is_floating_point() else obj
+        return obj.to(dtype) if obj.is_floating_point() else obj
     if isinstance(obj, (tuple, list)):
-        return type(obj)(_to_float64(o) for o in obj)
+        return type(obj)(cast_floats(o, dtype) for o in obj)
     if _is_graph(obj):
-        return obj.clone().apply(lambda t: t.double() if t.is_floating_point() else t)
+        return obj.clone().apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
     return obj
 
 
@@ -103,8 +105,8 @@ def residual(f: Callable[[Any], Any], x: Any, act_in: Action, act_out: Action,
     act_in.check(x)
     with torch.no_grad():
         fx = f(x)
-        f_gx = f(_cast_like(act_in.act(g_in, _to_float64(x)), x))
-    g_fx = act_out.act(g_in if g_out is None else g_out, _to_float64(fx))
+        f_gx = f(_cast_like(act_in.act(g_in, cast_floats(x, torch.float64)), x))
+    g_fx = act_out.act(g_in if g_out is None else g_out, cast_floats(fx, torch.float64))
     return f_gx, g_fx
 
 

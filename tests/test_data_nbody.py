@@ -129,3 +129,13 @@ def test_generate_cache_returns_the_same_systems(tmp_path, monkeypatch) -> None:
     assert len(list(tmp_path.iterdir())) == 1
     again = nbody.generate(4, seed=7, cache=True)
     assert torch.equal(first.target, again.target) and torch.equal(first.pos, nbody.generate(4, seed=7).pos)
+
+
+def test_losses_of_a_perfect_and_an_equivariant_predictor() -> None:
+    data = nbody.generate(4, seed=0)
+    batch = (data.pos, data.vel, data.charges, data.target)
+    exact = lambda g: batch[3].reshape(-1, 3)  # noqa: E731 - predicts the truth of the unrotated batch
+    assert nbody.loss(exact, batch).item() == 0.0
+    drift = lambda g: g.pos + g.vel  # noqa: E731 - equivariant, so rotating changes nothing but rounding
+    torch.manual_seed(0)
+    assert nbody.rotated_loss(drift, batch).item() == pytest.approx(nbody.loss(drift, batch).item(), rel=1e-5)

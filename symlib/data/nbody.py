@@ -19,12 +19,13 @@ All trajectories are simulated at once as batched tensors (float64), so the full
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from symlib.config import cache_dir
@@ -193,6 +194,21 @@ def as_graph(pos: Tensor, vel: Tensor, charges: Tensor) -> Any:
 def predict(model: Callable[[Any], Tensor], pos: Tensor, vel: Tensor, charges: Tensor) -> Tensor:
     """A graph model's predicted positions for ``B`` systems, ``[B, n, 3]``."""
     return model(as_graph(pos, vel, charges)).view(pos.shape)
+
+
+def loss(model: Callable[[Any], Tensor], batch: Sequence[Tensor]) -> Tensor:
+    """Mean squared error of the predicted positions; ``batch = (pos, vel, charges, target)`` as
+    from ``TensorDataset(pos, vel, charges, target)``: the training loss of the N-body chapters."""
+    pos, vel, charges, target = batch
+    return F.mse_loss(predict(model, pos, vel, charges), target)
+
+
+def rotated_loss(model: Callable[[Any], Tensor], batch: Sequence[Tensor]) -> Tensor:
+    """:func:`loss` after turning each system (positions, velocities and target alike) by its own
+    random rotation from torch's global RNG: rotation augmentation."""
+    pos, vel, charges, target = batch
+    r = random_rotations(len(pos)).mT.to(pos)                         # x ↦ x Rᵀ for row vectors
+    return loss(model, (pos @ r, vel @ r, charges, target @ r))
 
 
 def random_rotations(num: int, generator: torch.Generator | None = None, *,

@@ -193,6 +193,17 @@ class GroupConv(_GConvBase):
         return self._conv(x.flatten(1, 2))
 
 
+def spatial_max_pool(x: Tensor) -> Tensor:
+    """2×2 max pool of every orientation's map: ``[B, C, |H|, s, s]`` → ``[B, C, |H|, s/2, s/2]``.
+    Exactly equivariant only when ``s`` is even (the windows then rotate onto windows)."""
+    if x.dim() != 5:
+        raise ValueError(f"spatial_max_pool expects group feature maps [B, C, |H|, s, s], got {tuple(x.shape)}")
+    b, c, g, s, _ = x.shape
+    if s % 2:
+        raise ValueError(f"{s}×{s} maps: a 2×2 max pool needs an even size to commute exactly with rotations")
+    return F.max_pool2d(x.reshape(b, c * g, s, s), 2).reshape(b, c, g, s // 2, s // 2)
+
+
 def group_pool(x: Tensor, reduce: str = "max") -> Tensor:
     """Pool over the orientation axis: ``[B, C, |H|, s, s]`` → ``[B, C, s, s]``. The result rotates
     (mirrors) with the input like an ordinary image, without the orientation shuffle."""
@@ -254,11 +265,7 @@ class GCNN(nn.Module):
         for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
             x = torch.relu(norm(conv(x)))
             if i in self.pool_after:
-                b, c, g, s, _ = x.shape
-                if s % 2:
-                    raise ValueError(f"block {i} outputs {s}×{s} maps: a 2×2 max pool needs an even size "
-                                     "to commute exactly with rotations")
-                x = F.max_pool2d(x.reshape(b, c * g, s, s), 2).reshape(b, c, g, s // 2, s // 2)
+                x = spatial_max_pool(x)
         return x
 
     def forward(self, x: Tensor) -> Tensor:
