@@ -77,8 +77,8 @@ def _escnn_layer(escnn, kind: str, group: str, c_in: int, c_out: int, padding: i
         return escnn.nn.R2Conv(f_in, f_out, 3, padding=padding), f_in
 
 
-def _case(escnn, why: str, device: torch.device, threads: int, rounds: int, name: str, kind: str,
-          group: str, c_in: int, c_out: int, batch: int, size: int, padding: int) -> list[Row]:
+def _case(escnn, why: str, device: torch.device, threads: int, rounds: int, amp: bool, name: str,
+          kind: str, group: str, c_in: int, c_out: int, batch: int, size: int, padding: int) -> list[Row]:
     torch.manual_seed(0)
     layer_cls = LiftingConv if kind == "lift" else GroupConv
     ours = layer_cls(c_in, c_out, 3, group=group, padding=padding).to(device)
@@ -136,8 +136,9 @@ def _case(escnn, why: str, device: torch.device, threads: int, rounds: int, name
                                     [bank_grad] + ([torch.ones_like(b)] if b is not None else []))
         candidates[ESCNN], banks[BANK_ESCNN] = step_escnn, bank_escnn
         params[ESCNN] = conv.weights.numel()
-    times = compare(candidates | banks, device=device, threads=threads, rounds=rounds, min_run_time=0.5)
-    rows = rows_from("gconv", name, times, {"vs plain Conv2d": PLAIN, "vs symlib": OURS}, missing)
+    times = compare(candidates | banks, device=device, threads=threads, rounds=rounds, min_run_time=0.5,
+                    amp=amp)
+    rows = rows_from("gconv", name + (", bf16 autocast" if amp else ""), times, {"vs plain Conv2d": PLAIN, "vs symlib": OURS}, missing)
     for r in rows:
         if r.impl in params:
             r.note = f"{params[r.impl]:,} weights"
@@ -147,7 +148,8 @@ def _case(escnn, why: str, device: torch.device, threads: int, rounds: int, name
     return rows
 
 
-def run(device: torch.device, threads: int, rounds: int, quick: bool = False) -> list[Row]:
+def run(device: torch.device, threads: int, rounds: int, quick: bool = False, amp: bool = False) -> list[Row]:
+    """``amp``: every candidate under bf16 autocast (the ratio to the plain ``Conv2d`` in bf16)."""
     escnn, why = load_escnn()
     return [row for case in cases(device)[: 2 if quick else None]
-            for row in _case(escnn, why, device, threads, rounds, *case)]
+            for row in _case(escnn, why, device, threads, rounds, amp, *case)]

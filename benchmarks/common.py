@@ -58,17 +58,26 @@ def _timer() -> Callable[[], float]:
     return time.thread_time if CLOCK["name"] == "cpu" else timeit.default_timer
 
 
+def _autocast(fn: Callable[[], object], device: torch.device) -> Callable[[], object]:
+    def call() -> object:
+        with torch.autocast(device.type, dtype=torch.bfloat16):
+            return fn()
+    return call
+
+
 def compare(candidates: dict[str, Callable[[], object] | None], *, device: torch.device,
             threads: int, rounds: int = 3, min_run_time: float = 0.3,
-            warmup: int = 2) -> dict[str, list[float]]:
+            warmup: int = 2, amp: bool = False) -> dict[str, list[float]]:
     """Seconds per call of each candidate that is not ``None``: one entry per timed block, of all
-    rounds (timed interleaved).
+    rounds (timed interleaved). ``amp``: every call under bf16 autocast (as ``fit`` trains on a GPU).
 
     Each candidate runs ``warmup`` times first (allocator, lazy initialisation, ``torch.compile``).
     ``torch.utils.benchmark`` sets the thread count for the measurement and synchronises CUDA
     (with the wall clock).
     """
     ready = {name: fn for name, fn in candidates.items() if fn is not None}
+    if amp:
+        ready = {name: _autocast(fn, device) for name, fn in ready.items()}
     for fn in ready.values():
         for _ in range(warmup):
             fn()

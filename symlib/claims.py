@@ -7,13 +7,30 @@ prints one deterministic line; leaving the block raises :class:`ClaimFailed` if 
     with symlib.Claims("00 · the calculation") as claims:
         claims.check("a 3×3 conv has 1,728 weights", n_conv == 1_728)
         claims.check("the ratio is above 5,500", ratio > 5_500)
+
+With ``SYMLIB_RECORD=DIR`` set, every claim and every glued value is also appended, as one JSON line,
+to ``DIR/<process id>.jsonl``: how ``scripts/gpu_check.sh`` collects what each chapter measured on
+another machine (one kernel process per notebook, so one file per chapter).
 """
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from types import TracebackType
 
 import numpy as np
+
+
+def record(**fields: object) -> None:
+    """Append ``fields`` as a JSON line to ``$SYMLIB_RECORD/<pid>.jsonl``; nothing if it is unset."""
+    folder = os.environ.get("SYMLIB_RECORD")
+    if not folder:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    with open(Path(folder) / f"{os.getpid()}.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps(fields, ensure_ascii=False, default=str) + "\n")
 
 
 class ClaimFailed(AssertionError):
@@ -39,6 +56,7 @@ class Claims:
                             "compare explicitly (e.g. `error < tol`)")
         ok = bool(holds)
         self.results.append((statement, ok))
+        record(kind="claim", chapter=self.chapter, statement=statement, holds=ok)
         print(f"{'✓' if ok else '✗ FALSE'}  {statement}")
         return ok
 
@@ -68,10 +86,11 @@ def glue(name: str, value: object) -> None:
     Numbers in the book's prose come from cells this way, never typed by hand. Where myst-nb is not
     installed (e.g. on Colab) this does nothing: the notebook prints the numbers anyway.
     """
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # NumPy/torch scalars: their
+        value = value.item()  # reprs ("np.float64(0.5)") cannot be formatted in the prose
+    record(kind="glue", name=name, value=value)
     try:
         from myst_nb import glue as _glue
     except ImportError:
         return
-    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # NumPy/torch scalars: their
-        value = value.item()  # reprs ("np.float64(0.5)") cannot be formatted in the prose
     _glue(name, value, display=False)

@@ -115,3 +115,32 @@ def test_exceptions_inside_the_block_propagate_unchanged() -> None:
         with Claims(CHAPTER) as claims:
             claims.check("a false claim before the crash", False)
             raise KeyError("missing")
+
+
+def test_claims_and_glued_values_are_recorded_when_asked(tmp_path, monkeypatch) -> None:
+    """``SYMLIB_RECORD=DIR``: one JSON line per claim and glued value, in ``DIR/<pid>.jsonl``."""
+    import json
+    import os
+
+    import numpy as np
+
+    from symlib.claims import glue
+
+    monkeypatch.setenv("SYMLIB_RECORD", str(tmp_path / "rec"))
+    glue("ratio", np.float64(0.5))
+    with pytest.raises(ClaimFailed):
+        with Claims("xx · test") as claims:
+            claims.check("holds", True)
+            claims.check("fails", False)
+    lines = [json.loads(s) for s in (tmp_path / "rec" / f"{os.getpid()}.jsonl").read_text().splitlines()]
+    assert lines == [{"kind": "glue", "name": "ratio", "value": 0.5},
+                     {"kind": "claim", "chapter": "xx · test", "statement": "holds", "holds": True},
+                     {"kind": "claim", "chapter": "xx · test", "statement": "fails", "holds": False}]
+
+
+def test_nothing_is_recorded_by_default(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("SYMLIB_RECORD", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with Claims("xx · test") as claims:
+        claims.check("holds", True)
+    assert list(tmp_path.iterdir()) == []

@@ -50,7 +50,9 @@ def check_rotations(r: Tensor) -> None:
         raise ValueError(f"rotations must be [..., 3, 3], got {tuple(r.shape)}")
     tol = 1e3 * tolerance(r.dtype) if r.is_floating_point() else 0.0
     eye = torch.eye(3, dtype=r.dtype, device=r.device)
-    if not torch.allclose(r.transpose(-1, -2) @ r, eye.expand_as(r), atol=tol):
+    with torch.autocast(r.device.type, enabled=False):     # checked in r's own dtype, also under autocast
+        gram = r.transpose(-1, -2) @ r
+    if not torch.allclose(gram, eye.expand_as(r), atol=tol):
         raise ValueError("frames are not rotations: RᵀR differs from the identity")
     if (torch.linalg.det(r) <= 0).any():
         raise ValueError("frames are not rotations: a determinant is negative (a reflection)")
