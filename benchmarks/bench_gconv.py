@@ -55,7 +55,8 @@ def load_escnn() -> tuple[object | None, str]:
 def cases(device: torch.device) -> list[tuple[str, str, str, int, int, int, int, int]]:
     """``(name, kind, group, c_in, c_out, batch, size, padding)``: the hidden layer of Cohen &
     Welling's P4CNN (10 channels, 3×3, valid padding, on 26×26 maps) and its lifting layer, a wider
-    layer, and the book's own scale: chapter 07's p4-CNN (8→16 channels on 8×8 digits, batch 32)."""
+    layer, and the book's own scale: chapter 07's p4-CNN (8→16 channels on 8×8 digits, batch 32); on a
+    GPU also two cases with enough work per step that kernel launches do not dominate."""
     batch = 128 if device.type == "cuda" else 32
     return [
         ("P4CNN hidden, p4, 10→10 ch, 26²", "group", "p4", 10, 10, batch, 26, 0),
@@ -64,7 +65,9 @@ def cases(device: torch.device) -> list[tuple[str, str, str, int, int, int, int,
         ("wide, p4, 32→32 ch, 14²", "group", "p4", 32, 32, batch // 2, 14, 0),
         ("wide, p4m, 32→32 ch, 14²", "group", "p4m", 32, 32, batch // 2, 14, 0),
         ("book ch07, p4, 8→16 ch, 8², batch 32", "group", "p4", 8, 16, 32, 8, 1),
-    ]
+    ] + ([("P4CNN hidden, p4, 10→10 ch, 26², batch 2048", "group", "p4", 10, 10, 2048, 26, 0),
+          ("wide, p4, 64→64 ch, 28², batch 256", "group", "p4", 64, 64, 256, 28, 0)]
+         if device.type == "cuda" else [])   # a GPU step at the sizes above is launch-bound: more work
 
 
 def _escnn_layer(escnn, kind: str, group: str, c_in: int, c_out: int, padding: int):

@@ -32,7 +32,7 @@ from symlib.equivariance import equivariance_error, invariance_error
 from symlib.groups import Euclidean3d, Product, Rot90, Trivial
 from symlib.layers.egnn import EGNN
 from symlib.layers.gconv import GCNN
-from symlib.train import fit
+from symlib.train import NonFiniteLossError, fit
 
 SETTINGS = {"eager fp32": (False, False), "bf16 autocast": (True, False),
             "torch.compile": (False, True), "bf16 autocast + compile": (True, True)}
@@ -95,6 +95,21 @@ def _wrap(device: torch.device, amp: bool, compiled: bool):
     return wrap
 
 
+def _first_step(base, loss_fn, data, batch: int, device: torch.device, amp: bool, compiled: bool) -> str:
+    """Loss and gradient norm of one step from the initial weights, eager against this setting: where
+    a setting diverges, whether its very first forward/backward already differs from eager mode."""
+    out = []
+    for label, comp in (("eager", False), ("this setting", compiled)):
+        model = copy.deepcopy(base).to(device)
+        net = torch.compile(model) if comp else model
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            loss = loss_fn(net, [t.to(device) for t in data[:batch]])
+        loss.backward()
+        grad = torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]).norm()
+        out.append(f"{label}: loss {loss.item():.4g}, |grad| {grad.item():.4g}")
+    return "first step from the same weights, " + " vs ".join(out)
+
+
 def _problem(case: str, make, data, loss_fn, batch: int, error, *, device: torch.device, rounds: int,
              steps: int, warm: int, cpu_compile: bool) -> list[Row]:
     from torch._dynamo.utils import counters
@@ -122,9 +137,15 @@ def _problem(case: str, make, data, loss_fn, batch: int, error, *, device: torch
         return clock() - start
 
     startup, graphs = {}, {}
-    for name in runnable:
+    for name in list(runnable):
         before = counters["stats"]["unique_graphs"]
-        startup[name] = train(name, warm)
+        try:
+            startup[name] = train(name, warm)
+        except NonFiniteLossError as e:          # a setting that diverges is a result, not a crash
+            skipped[name] = f"training failed: {e}; " + _first_step(base, loss_fn, data, batch, device,
+                                                                     *runnable[name][1:])
+            del runnable[name]
+            continue
         graphs[name] = counters["stats"]["unique_graphs"] - before
     times: dict[str, list[float]] = {name: [] for name in runnable}
     for _ in range(rounds):

@@ -47,7 +47,8 @@ if [ -z "${GPU_CHECK_ALLOW_CPU:-}" ] \
          "Runtime > Change runtime type > GPU). Nothing was run." >&2
     exit 2
 fi
-"$PYTHON" -c "import symlib" 2>/dev/null || export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+# this checkout's symlib, whatever else is installed (kernels and torchrun workers inherit the path)
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 missing=$("$PYTHON" -c "
 import importlib.util as u
 print(' '.join(m for m in ['nbval', 'ipykernel', 'mnist1d', 'torch_geometric', 'hypothesis', 'yaml', 'ipywidgets']

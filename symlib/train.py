@@ -159,8 +159,15 @@ def _init_distributed(distributed: bool | None) -> tuple[int, int]:
         if "MASTER_ADDR" not in os.environ:
             raise RuntimeError("distributed=True needs a process group: launch with torchrun, or call "
                                "torch.distributed.init_process_group first")
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        dist.init_process_group("nccl" if _gpu_per_process() else "gloo")
     return dist.get_world_size(), dist.get_rank()
+
+
+def _gpu_per_process() -> bool:
+    """Whether each process on this machine can have a CUDA device of its own, as NCCL needs (two
+    processes on a one-GPU machine share it through gloo instead)."""
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", os.environ.get("WORLD_SIZE", "1")))
+    return torch.cuda.is_available() and torch.cuda.device_count() >= local
 
 
 def _mean_over_processes(loss: torch.Tensor, world: int) -> float:
@@ -233,7 +240,7 @@ def fit(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], dat
     if n == 0:
         raise ValueError("data is empty")
     world, rank = _init_distributed(distributed)
-    if device is None and world > 1 and torch.cuda.is_available():
+    if device is None and world > 1 and _gpu_per_process():
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         torch.cuda.set_device(device)
     device = torch.device(device) if device is not None else default_device()

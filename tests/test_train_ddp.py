@@ -30,7 +30,8 @@ def _torchrun(tmp_path: Path, name: str, steps: int, checkpoint: Path | None = N
 @pytest.fixture(scope="module")
 def single() -> tuple[dict, list[float]]:
     model = make_model()
-    history = fit(model, loss_fn, make_data(), steps=20, batch_size=16, lr=1e-2, seed=3, progress=False)
+    history = fit(model, loss_fn, make_data(), steps=20, batch_size=16, lr=1e-2, seed=3, device="cpu",
+                  progress=False)
     return model.state_dict(), history.loss
 
 

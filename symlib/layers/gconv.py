@@ -92,7 +92,8 @@ class _GConvBase(nn.Module):
     def _expanded_bias(self) -> Tensor | None:
         # one bias per output channel, shared by its orientations (a different bias per orientation
         # would break equivariance)
-        return None if self.bias is None else self.bias.repeat_interleave(self.order)
+        # (expand + reshape, not repeat_interleave: no device synchronisation on CUDA)
+        return None if self.bias is None else self.bias[:, None].expand(-1, self.order).reshape(-1)
 
     def _conv(self, x: Tensor) -> Tensor:
         pad = self.padding
