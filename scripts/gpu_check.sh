@@ -73,6 +73,7 @@ stage() {   # stage NAME TIMEOUT COMMAND...: run, log to $WORK/NAME.log, record 
     timeout --kill-after=10 "$limit" "$@" >>"$WORK/$name.log" 2>&1
     local rc=$?
     echo "$rc $(( $(date +%s) - t0 )) $limit" > "$WORK/$name.status"
+    echo "$GIT_COMMIT" > "$WORK/$name.commit"
     echo "gpu_check: $name: exit $rc after $(( $(date +%s) - t0 )) s"
 }
 

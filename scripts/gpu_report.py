@@ -22,6 +22,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+ANSI = re.compile(r"(#x1B|\x1b)\[[0-9;]*m")     # terminal colours in tracebacks (escaped in JUnit XML)
 PACKAGES = ("torch", "numpy", "torch_geometric", "matplotlib", "scikit-learn", "mnist1d", "nbval",
             "pytest", "pytest-xdist", "hypothesis", "ipykernel", "egnn-pytorch", "escnn", "triton")
 
@@ -79,7 +80,7 @@ def junit(path: Path) -> dict:
             if node is not None:
                 outcome = "failed"
                 counts["errors" if tag == "error" else "failed"] += 1
-                text = (node.get("message") or "") + "\n" + (node.text or "")
+                text = ANSI.sub("", (node.get("message") or "") + "\n" + (node.text or ""))
                 failures.append({"test": name, "kind": tag, "message": text.strip()[-3000:]})
         if outcome == "passed" and case.find("skipped") is not None:
             outcome = "skipped"
@@ -105,8 +106,9 @@ def stored_glue() -> dict[str, dict[str, str]]:
     return stored
 
 
-def chapters(records: Path) -> dict:
-    """Every chapter's recorded claims and glued values, next to the stored CPU values."""
+def chapters(records: Path, cells: dict[str, dict]) -> dict:
+    """Every chapter's recorded claims and glued values, next to the stored CPU values. ``cells``:
+    the notebooks stage's per-file JUnit counts; a chapter's claims hold only if all its cells ran."""
     stored = stored_glue()
     by_number = {stem.split("_", 1)[0]: stem for stem in stored} | {
         p.stem.split("_", 1)[0]: p.stem for p in (ROOT / "notebooks").glob("*.ipynb")}
@@ -117,10 +119,13 @@ def chapters(records: Path) -> dict:
         chapter = claims[0]["chapter"] if claims else f"(no claims, {path.name})"
         stem = by_number.get(chapter.split(" ", 1)[0], chapter)
         glue = {r["name"]: r["value"] for r in lines if r["kind"] == "glue"}
+        ran = next((v for k, v in cells.items() if stem in k), None)
         result[stem] = {
             "chapter": chapter,
+            "cells": ran,
             "claims": [{"statement": r["statement"], "holds": r["holds"]} for r in claims],
-            "claims_hold": bool(claims) and all(r["holds"] for r in claims),
+            "claims_hold": bool(claims) and all(r["holds"] for r in claims)
+                           and ran is not None and ran["failed"] == 0,
             "glue": {name: {"measured": value, "cpu_stored": stored.get(stem, {}).get(name)}
                      for name, value in glue.items()},
         }
@@ -147,6 +152,8 @@ def main(work: str, report: str) -> int:
                  "command": log.read_text(errors="replace").splitlines()[0].removeprefix(f"gpu_check: {name}: ")
                  if log.exists() else None,
                  "log_tail": log.read_text(errors="replace")[-4000:] if log.exists() else None}
+        if (work_dir / f"{name}.commit").exists():     # the commit the stage ran (runs can be merged)
+            stage["commit"] = (work_dir / f"{name}.commit").read_text().strip()
         if (work_dir / f"{name}.xml").exists():
             stage["junit"] = junit(work_dir / f"{name}.xml")
         stages[name] = stage
@@ -162,7 +169,8 @@ def main(work: str, report: str) -> int:
         "versions": versions(),
         "all_passed": bool(stages) and all(s["passed"] for s in stages.values()),
         "stages": stages,
-        "chapters": chapters(work_dir / "records"),
+        "chapters": chapters(work_dir / "records",
+                             stages.get("notebooks", {}).get("junit", {}).get("files", {})),
         "benchmarks": benchmark_summary(work_dir / "benchmarks.log"),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
