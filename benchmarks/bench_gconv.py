@@ -141,7 +141,8 @@ def _case(escnn, why: str, device: torch.device, threads: int, rounds: int, amp:
         params[ESCNN] = conv.weights.numel()
     times = compare(candidates | banks, device=device, threads=threads, rounds=rounds, min_run_time=0.5,
                     amp=amp)
-    rows = rows_from("gconv", name + (", bf16 autocast" if amp else ""), times, {"vs plain Conv2d": PLAIN, "vs symlib": OURS}, missing)
+    rows = rows_from("gconv", name + (", bf16 autocast" if amp else ""), times,
+                     {"vs plain Conv2d": PLAIN, "vs symlib": OURS}, missing)
     for r in rows:
         if r.impl in params:
             r.note = f"{params[r.impl]:,} weights"

@@ -38,11 +38,12 @@ read -r -a NOTEBOOKS <<< "${GPU_CHECK_NOTEBOOKS:-notebooks}"
 if [ -n "${SYMLIB_WHEELS:-}" ]; then
     site=$(mktemp -d /tmp/symlib_site.XXXX)
     "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target "$site" \
-        "$SYMLIB_WHEELS"/*.whl || { echo "gpu_check: installing the wheels in $SYMLIB_WHEELS failed" >&2; exit 2; }
+        "$SYMLIB_WHEELS"/*.whl \
+        || { echo "gpu_check: installing the wheels in $SYMLIB_WHEELS failed" >&2; exit 2; }
     export PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}"
 fi
 if [ -z "${GPU_CHECK_ALLOW_CPU:-}" ] \
-        && ! "$PYTHON" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
+        && ! "$PYTHON" -c "import torch, sys; sys.exit(not torch.cuda.is_available())" 2>/dev/null; then
     echo "gpu_check: no CUDA device visible to torch ($PYTHON): this check needs a GPU (on Colab:" \
          "Runtime > Change runtime type > GPU). Nothing was run." >&2
     exit 2
@@ -51,8 +52,8 @@ fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 missing=$("$PYTHON" -c "
 import importlib.util as u
-print(' '.join(m for m in ['nbval', 'ipykernel', 'mnist1d', 'torch_geometric', 'hypothesis', 'yaml', 'ipywidgets']
-               if u.find_spec(m) is None))")
+needed = ['nbval', 'ipykernel', 'mnist1d', 'torch_geometric', 'hypothesis', 'yaml', 'ipywidgets']
+print(' '.join(m for m in needed if u.find_spec(m) is None))")
 if [ -n "$missing" ]; then
     echo "gpu_check: missing Python packages: $missing (pip install -e '.[test]', or SYMLIB_WHEELS=DIR)" >&2
     exit 2

@@ -32,8 +32,8 @@ def machine() -> dict:
 
     info: dict = {"python": platform.python_version(), "cpu_cores": os.cpu_count(), "cpu": platform.machine()}
     try:
-        info["cpu"] = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                           if line.startswith("model name"))
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        info["cpu"] = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
     if torch.cuda.is_available():
@@ -45,7 +45,8 @@ def machine() -> dict:
     try:
         out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
                              capture_output=True, text=True, timeout=30)
-        info["driver"] = out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None
+        ok = out.returncode == 0 and out.stdout.strip()
+        info["driver"] = out.stdout.strip().splitlines()[0] if ok else None
     except (OSError, subprocess.SubprocessError):
         info["driver"] = None
     return info
@@ -147,11 +148,11 @@ def main(work: str, report: str) -> int:
         rc, seconds, limit = (int(x) for x in status.read_text().split())
         name = status.stem
         log = work_dir / f"{name}.log"
+        text = log.read_text(errors="replace") if log.exists() else None
         stage = {"exit_code": rc, "seconds": seconds, "limit_seconds": limit,
                  "timed_out": rc in (124, 137), "passed": rc == 0,
-                 "command": log.read_text(errors="replace").splitlines()[0].removeprefix(f"gpu_check: {name}: ")
-                 if log.exists() else None,
-                 "log_tail": log.read_text(errors="replace")[-4000:] if log.exists() else None}
+                 "command": text.splitlines()[0].removeprefix(f"gpu_check: {name}: ") if text else None,
+                 "log_tail": text[-4000:] if text else None}
         if (work_dir / f"{name}.commit").exists():     # the commit the stage ran (runs can be merged)
             stage["commit"] = (work_dir / f"{name}.commit").read_text().strip()
         if (work_dir / f"{name}.xml").exists():
@@ -175,7 +176,8 @@ def main(work: str, report: str) -> int:
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(data, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    summary = ", ".join(f"{k}: {'pass' if s['passed'] else 'FAIL'} ({s['seconds']} s)" for k, s in stages.items())
+    summary = ", ".join(f"{k}: {'pass' if s['passed'] else 'FAIL'} ({s['seconds']} s)"
+                        for k, s in stages.items())
     print(f"gpu_check: {summary}; report {out}")
     return 0 if data["all_passed"] else 1
 

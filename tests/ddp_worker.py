@@ -15,8 +15,8 @@ from ddp_problem import loss_fn, make_data, make_model  # noqa: E402
 out, steps, checkpoint = sys.argv[1], int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None
 torch.set_num_threads(1)
 model = make_model()
-history = fit(model, loss_fn, make_data(), steps=steps, batch_size=16, lr=1e-2, seed=3, device="cpu", progress=False,
-              checkpoint=checkpoint, checkpoint_every=5)
+history = fit(model, loss_fn, make_data(), steps=steps, batch_size=16, lr=1e-2, seed=3, device="cpu",
+              progress=False, checkpoint=checkpoint, checkpoint_every=5)
 if torch.distributed.get_rank() == 0:
     torch.save({"model": model.state_dict(), "loss": history.loss,
                 "world": torch.distributed.get_world_size()}, out)

@@ -133,7 +133,8 @@ FAMILIES: dict[str, Family] = {
                   lambda m, d: m(d.x, d.edge_index),
                   Symmetry("relabelling", GraphPermutation(16), Permutation(16, dim=0))),
     "EGNN": Family(_seeded(lambda: EGNN(hidden=16, layers=2)), _egnn_inputs, _egnn_call, None),
-    "IPA": Family(_seeded(lambda: InvariantPointAttention(8, 4, c=8, heads=2, query_points=3, value_points=3)),
+    "IPA": Family(_seeded(lambda: InvariantPointAttention(8, 4, c=8, heads=2, query_points=3,
+                                                          value_points=3)),
                   _protein, lambda m, x: m(*x), None),
     "transformer, no positions": Family(
         _seeded(lambda: TransformerClassifier(11, 3, dim=16, heads=2, layers=1)),
@@ -152,7 +153,8 @@ def _check_grads(name: str, model: nn.Module) -> None:
     such as the last coordinate update of a model that reads only features, has none)."""
     grads = [p.grad for p in model.parameters() if p.grad is not None]
     assert grads, f"{name}: no gradient reached the parameters"
-    bad = [n for n, p in model.named_parameters() if p.grad is not None and not bool(torch.isfinite(p.grad).all())]
+    bad = [n for n, p in model.named_parameters()
+           if p.grad is not None and not bool(torch.isfinite(p.grad).all())]
     assert not bad, f"{name}: non-finite gradients in {bad}"
 
 
