@@ -139,3 +139,23 @@ def test_losses_of_a_perfect_and_an_equivariant_predictor() -> None:
     drift = lambda g: g.pos + g.vel  # noqa: E731 - equivariant, so rotating changes nothing but rounding
     torch.manual_seed(0)
     assert nbody.rotated_loss(drift, batch).item() == pytest.approx(nbody.loss(drift, batch).item(), rel=1e-5)
+
+
+def test_the_data_are_the_same_with_other_cpu_kernels(tmp_path) -> None:
+    """Bit for bit with PyTorch's portable kernels (``ATEN_CPU_CAPABILITY=default``) and its vectorised
+    ones: a chaotic system would turn a last-bit difference into another trajectory."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, torch; from symlib.data.nbody import generate; "
+            "d = generate(8, seed=11); torch.save([d.pos, d.vel, d.target], sys.argv[1])")
+    runs = []
+    for cap in ("default", None):
+        env = {k: v for k, v in os.environ.items() if k != "ATEN_CPU_CAPABILITY"}
+        if cap:
+            env["ATEN_CPU_CAPABILITY"] = cap
+        out = tmp_path / f"{cap}.pt"
+        subprocess.run([sys.executable, "-c", code, str(out)], env=env, check=True, timeout=300)
+        runs.append(torch.load(out, weights_only=True))
+    assert all(torch.equal(a, b) for a, b in zip(*runs))

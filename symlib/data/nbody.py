@@ -12,7 +12,10 @@ initial velocities have random directions and norm 0.5. The task: from positions
 charges at snapshot 30, predict the positions at snapshot 40, i.e. 1,000 steps later.
 
 All trajectories are simulated at once as batched tensors (float64), so the full 3,000 / 2,000 /
-2,000 split takes seconds, not the minutes of a per-trajectory loop. Results are cached on disk
+2,000 split takes seconds, not the minutes of a per-trajectory loop. The simulation uses only
+correctly rounded elementwise arithmetic in a fixed order, so the data are the same to the last bit
+on every CPU, whatever vector instructions its PyTorch kernels use (the system is chaotic: a
+last-bit difference would grow into a different trajectory). Results are cached on disk
 (``$SYMLIB_CACHE``, default ``~/.cache/symlib``) and loaded with ``weights_only=True``.
 """
 
@@ -43,12 +46,27 @@ def forces(pos: Tensor, charges: Tensor) -> Tensor:
     return _forces(pos, qq * (1 - torch.eye(pos.shape[1], dtype=pos.dtype, device=pos.device)))
 
 
+def _norm3(v: Tensor) -> Tensor:
+    """``‖v‖`` over the last axis (of size 3) as ``sqrt(x·x + y·y + z·z)``, in this order."""
+    return (v[..., 0] * v[..., 0] + v[..., 1] * v[..., 1] + v[..., 2] * v[..., 2]).sqrt()
+
+
 def _forces(pos: Tensor, qq: Tensor) -> Tensor:
-    """``qq [B, n, n]``: products of charges with a zero diagonal (no self-interaction)."""
+    """``qq [B, n, n]``: products of charges with a zero diagonal (no self-interaction).
+
+    Only correctly rounded elementwise operations (``+ − × ÷ √``) in a fixed order, and the sum over
+    the other bodies as a loop: no reduction, power or matrix product whose rounding depends on the
+    CPU's vector instructions. A chaotic system amplifies a last-bit difference into a different
+    trajectory within the 4,000 steps of a sample, so this is what makes the dataset the same on
+    every machine.
+    """
     diff = pos[:, :, None, :] - pos[:, None, :, :]                     # x_i - x_j, [B, n, n, 3]
-    r2 = diff.square().sum(-1)
-    r2.diagonal(dim1=1, dim2=2).fill_(1.0)                             # avoid 0/0; qq is 0 there
-    force = torch.einsum("bij,bijd->bid", qq * r2.pow(-1.5), diff)
+    r = _norm3(diff)
+    r.diagonal(dim1=1, dim2=2).fill_(1.0)                              # avoid 0/0; qq is 0 there
+    pair = (qq / (r * r * r))[..., None] * diff                        # [B, n, n, 3]
+    force = pair[:, :, 0]
+    for j in range(1, pos.shape[1]):
+        force = force + pair[:, :, j]
     return force if MAX_FORCE == float("inf") else force.clamp_(-MAX_FORCE, MAX_FORCE)
 
 
@@ -81,7 +99,7 @@ def initial_conditions(num: int, n: int = 5, *, generator: torch.Generator) -> t
     """Positions ``~ N(0, 1)``, velocities of norm 0.5 in random directions, charges ``±1``."""
     pos = torch.randn(num, n, 3, generator=generator, dtype=torch.float64)
     vel = torch.randn(num, n, 3, generator=generator, dtype=torch.float64)
-    vel = 0.5 * vel / vel.norm(dim=-1, keepdim=True)
+    vel = 0.5 * vel / _norm3(vel)[..., None]
     charges = torch.randint(0, 2, (num, n), generator=generator).to(torch.float64) * 2 - 1
     return pos, vel, charges
 
@@ -141,7 +159,7 @@ def generate(num: int, *, seed: int, n: int = 5, cache: bool = False) -> NBody:
     if num < 1:
         raise ValueError(f"num must be positive, got {num}")
     if cache:
-        path = cache_dir() / f"nbody-generate-{num}-{seed}-{n}-v1.pt"
+        path = cache_dir() / f"nbody-generate-{num}-{seed}-{n}-v2.pt"
         return _cached(path, lambda: generate(num, seed=seed, n=n), cache=True)
     gen = torch.Generator().manual_seed(seed)
     pos0, vel0, charges = initial_conditions(num, n, generator=gen)
@@ -168,7 +186,7 @@ def load(split: str, num: int | None = None, *, seed: int = 0, cache: bool = Tru
     if not 0 < size <= SPLITS[split]:
         raise ValueError(f"num must be in 1..{SPLITS[split]} for split {split!r}, got {num}")
     split_seed = int(hashlib.sha1(f"nbody:{seed}:{split}".encode()).hexdigest()[:8], 16)
-    path = cache_dir() / f"nbody-{split}-{seed}-{SPLITS[split]}-v1.pt"
+    path = cache_dir() / f"nbody-{split}-{seed}-{SPLITS[split]}-v2.pt"
     data = _cached(path, lambda: generate(SPLITS[split], seed=split_seed), cache)
     return data if num is None else data.subset(num)
 
