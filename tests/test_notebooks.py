@@ -93,3 +93,12 @@ def test_noisy_cells_are_marked_one_by_one(notebook: nbformat.NotebookNode) -> N
         outputs = [o for o in cell.outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
         if outputs:
             assert "nbval-ignore-output" in cell.metadata.get("tags", []), "a widget cell's output is not reproducible"
+
+
+def test_every_ignored_output_says_why(notebook: nbformat.NotebookNode) -> None:
+    """An exemption from nbval's comparison is one tag on one cell, with its reason in the cell's
+    metadata (``nbval_ignore_reason``): what varies, and what checks it instead."""
+    for cell in _code_cells(notebook):
+        if "nbval-ignore-output" in cell.metadata.get("tags", []):
+            reason = cell.metadata.get("nbval_ignore_reason", "")
+            assert len(reason) > 20, f"no reason for ignoring the output of: {cell.source[:80]!r}"
