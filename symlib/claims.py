@@ -16,6 +16,7 @@ another machine (one kernel process per notebook, so one file per chapter).
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from types import TracebackType
@@ -80,15 +81,24 @@ class Claims:
         print(f"all {len(self.results)} claims hold")
 
 
+#: Significant digits a glued float keeps (at least two decimals): one or two more than the prose shows.
+GLUE_DIGITS = 5
+
+
 def glue(name: str, value: object) -> None:
     """Make ``value`` available to the chapter's prose as ``{glue:text}`name``` (myst-nb).
 
-    Numbers in the book's prose come from cells this way, never typed by hand. Where myst-nb is not
-    installed (e.g. on Colab) this does nothing: the notebook prints the numbers anyway.
+    Numbers in the book's prose come from cells this way, never typed by hand. A float is stored
+    rounded to :data:`GLUE_DIGITS` significant digits (and at least two decimals, for large ratios):
+    the prose never shows more, and the digits beyond are float32 or training noise that differs
+    between CPUs, which the stored notebook must not carry. Where myst-nb is not installed (e.g. on
+    Colab) this does nothing: the notebook prints the numbers anyway.
     """
     if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # NumPy/torch scalars: their
         value = value.item()  # reprs ("np.float64(0.5)") cannot be formatted in the prose
     record(kind="glue", name=name, value=value)
+    if isinstance(value, float) and math.isfinite(value) and value != 0:
+        value = round(value, max(2, GLUE_DIGITS - 1 - math.floor(math.log10(abs(value)))))
     try:
         from myst_nb import glue as _glue
     except ImportError:

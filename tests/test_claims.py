@@ -144,3 +144,18 @@ def test_nothing_is_recorded_by_default(tmp_path, monkeypatch) -> None:
     with Claims("xx · test") as claims:
         claims.check("holds", True)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("value", "stored"), [
+    (0.2491247069147027, 0.24912), (5575.111111111111, 5575.11), (116508.44444444444, 116508.44),
+    (8.070486364886165e-05, 8.0705e-05), (0.00123935599218235, 0.0012394), (2.2441e-16, 2.2441e-16),
+    (3.0, 3.0), (0.0, 0.0), (float("inf"), float("inf")), (7, 7), (True, True), ("1.7e-02", "1.7e-02")])
+def test_glue_stores_floats_at_the_precision_the_prose_needs(monkeypatch, value, stored) -> None:
+    import myst_nb
+
+    from symlib import claims
+
+    kept = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, v, display: kept.setdefault(name, v))
+    claims.glue("x", value)
+    assert kept["x"] == stored and type(kept["x"]) is type(stored)
