@@ -6,15 +6,25 @@ STAMP  := $(VENV)/.installed
 # Sphinx warnings are errors: a broken reference or a missing figure fails the build.
 BOOKFLAGS ?= -W --keep-going
 
-.PHONY: env test book pdf execute clean
+.PHONY: env lock test book pdf execute clean
 
+## env: the exact environment of requirements.lock (torch's CPU or CUDA build: whichever pip finds,
+## or the one already in the venv), then symlib itself, editable, without touching the pins
 env: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) scripts/lock.py check
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python scripts/lock.py installed
 	touch $(STAMP)
+
+## lock: compile requirements.lock from pyproject.toml (pip-tools; keeps current pins where it can)
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "pip-tools>=7.4"
+	$(BIN)/python scripts/lock.py compile
 
 ## test: pytest over the library's tests and every notebook (strict nbval against stored outputs), and
 ## the built book in headless Chromium (tests/test_browser.py: run `make book` first; skipped without
