@@ -26,10 +26,11 @@ lock:
 	$(BIN)/python -m pip install --quiet "pip-tools>=7.4"
 	$(BIN)/python scripts/lock.py compile
 
-## test: pytest over the library's tests and every notebook (strict nbval against stored outputs), and
+## test: ruff (the rules in pyproject.toml), then pytest over the library's tests and every notebook (strict nbval against stored outputs), and
 ## the built book in headless Chromium (tests/test_browser.py: run `make book` first; skipped without
 ## chromium or a built book, except in CI)
 test: env
+	$(BIN)/ruff check --no-cache .
 	$(BIN)/python -m pytest --nbval tests notebooks
 
 ## book: build the HTML book into _build/html from the notebooks' stored outputs, then check it

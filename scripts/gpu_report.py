@@ -163,7 +163,7 @@ def main(work: str, report: str) -> int:
         "what": "scripts/gpu_check.sh: unit tests, every chapter at ci scale (pytest --nbval-lax) and the "
                 "benchmarks on one CUDA GPU, with the book's defaults (deterministic algorithms, TF32 off, "
                 "bf16 autocast in fit)",
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "commit": os.environ.get("GIT_COMMIT", "unknown"),
         "total_seconds": int(total.read_text()) if total.exists() else None,
         "machine": machine(),

@@ -8,8 +8,20 @@ import math
 import pytest
 import torch
 
-from symlib.data.molecules import (BOND, FIELD, MAX_ATOMS, accuracy, orbit_cap, orbit_spread, orbits,
-                                   reactive_orbit, regular_ring, ring_molecules, ring_symmetries, top_atoms)
+from symlib.data.molecules import (
+    BOND,
+    FIELD,
+    MAX_ATOMS,
+    accuracy,
+    orbit_cap,
+    orbit_spread,
+    orbits,
+    reactive_orbit,
+    regular_ring,
+    ring_molecules,
+    ring_symmetries,
+    top_atoms,
+)
 
 pytestmark = pytest.mark.usefixtures("single_threaded_torch")
 C, N = 0, 1

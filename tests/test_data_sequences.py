@@ -8,8 +8,16 @@ from collections import Counter
 import pytest
 import torch
 
-from symlib.data.sequences import (NOUNS, VERBS, Sentences, agent_sentences, decode, encode, order_blind_cap,
-                                   split_by_multiset)
+from symlib.data.sequences import (
+    NOUNS,
+    VERBS,
+    Sentences,
+    agent_sentences,
+    decode,
+    encode,
+    order_blind_cap,
+    split_by_multiset,
+)
 
 
 def _bags(s: Sentences) -> set[tuple[int, ...]]:

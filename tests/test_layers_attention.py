@@ -8,8 +8,12 @@ from torch import nn
 
 from symlib.equivariance import equivariance_error, invariance_error, relative_error, tolerance
 from symlib.groups import Permutation, Product
-from symlib.layers.attention import (PositionalEncoding, SelfAttention, TransformerClassifier,
-                                     sinusoidal_encoding)
+from symlib.layers.attention import (
+    PositionalEncoding,
+    SelfAttention,
+    TransformerClassifier,
+    sinusoidal_encoding,
+)
 
 pytestmark = pytest.mark.usefixtures("single_threaded_torch")
 DTYPES = [torch.float32, torch.float64]

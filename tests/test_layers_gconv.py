@@ -175,7 +175,7 @@ def test_gcnn_bad_configurations_are_named() -> None:
 
 
 def test_circular_padding_adds_exact_cyclic_shift_equivariance() -> None:
-    from symlib.groups import CyclicShift2d, Product
+    from symlib.groups import CyclicShift2d
 
     torch.manual_seed(0)
     lift = LiftingConv(1, 2, 3, padding_mode="circular").double()

@@ -10,8 +10,7 @@ from torch_geometric.data import Data
 from symlib.equivariance import equivariance_error, invariance_error, relative_error, tolerance
 from symlib.groups import GraphPermutation, Permutation
 from symlib.layers import mlp
-from symlib.layers.sets import (DeepSets, EquivariantSetLayer, PaddedMLP, check_sets, pool,
-                                to_padded)
+from symlib.layers.sets import DeepSets, EquivariantSetLayer, PaddedMLP, check_sets, pool, to_padded
 from symlib.solve import solve, symmetric
 
 pytestmark = pytest.mark.usefixtures("single_threaded_torch")

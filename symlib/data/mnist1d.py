@@ -13,8 +13,8 @@ destroys the locality a CNN relies on while leaving an MLP's task unchanged::
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import numpy as np
 import torch

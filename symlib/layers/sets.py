@@ -30,7 +30,6 @@ the wrong length, dtype or sign, a wrong feature size).
 
 from __future__ import annotations
 
-
 import torch
 from torch import Tensor, nn
 from torch_geometric.utils import scatter
