@@ -16,7 +16,8 @@ def run(device: torch.device, threads: int, rounds: int, quick: bool = False) ->
     steps = 200 if quick else 500
     batch = 1000 if device.type == "cuda" else 64
     loop = 16                        # the loop simulates the first `loop` systems; rates are per system
-    pos, vel, charges = (t.to(device) for t in initial_conditions(batch, generator=torch.Generator().manual_seed(0)))
+    initial = initial_conditions(batch, generator=torch.Generator().manual_seed(0))
+    pos, vel, charges = (t.to(device) for t in initial)
 
     def batched():
         return simulate(pos, vel, charges, steps)
@@ -32,5 +33,6 @@ def run(device: torch.device, threads: int, rounds: int, quick: bool = False) ->
     per_system = {BATCHED: [t / batch for t in times[BATCHED]], LOOP: [t / loop for t in times[LOOP]]}
     rows = rows_from("nbody", f"5 bodies, {steps} steps, float64", per_system, {"vs batched": BATCHED})
     for r in rows:
-        r.note = f"{steps / r.seconds:,.0f} system-steps/s ({batch if r.impl == BATCHED else loop} systems a call)"
+        systems = batch if r.impl == BATCHED else loop
+        r.note = f"{steps / r.seconds:,.0f} system-steps/s ({systems} systems a call)"
     return rows

@@ -127,7 +127,8 @@ def table(rows: list[Row]) -> str:
     """A markdown table of ``rows`` (one benchmark)."""
     labels = list(dict.fromkeys(k for r in rows for k in r.ratios))
     head = ["case", "implementation", "time"] + labels + ["note"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * (len(head) - 3) + ["---"]) + "|"]
+    align = ["---"] * 2 + ["---:"] * (len(head) - 3) + ["---"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(align) + "|"]
     for r in rows:
         ratios = [(f"{r.ratios[k]:.2f}×" if r.ratios[k] >= 0.1 else f"{r.ratios[k]:.3f}×")
                   if k in r.ratios else "" for k in labels]

@@ -52,7 +52,8 @@ def machine(device: torch.device, threads: int) -> str:
             versions.append(f"{name} not installed")
     gpu = f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""
     clock = "CPU time of the benchmarking thread" if common.CLOCK["name"] == "cpu" else "wall-clock time"
-    return (f"{dt.date.today().isoformat()}; {os.cpu_count()} × {cpu}{gpu}; {threads} torch thread{'s' * (threads != 1)}; {clock}; "
+    return (f"{dt.date.today().isoformat()}; {os.cpu_count()} × {cpu}{gpu}; "
+            f"{threads} torch thread{'s' * (threads != 1)}; {clock}; "
             + ", ".join(versions) + f"; load average {os.getloadavg()[0]:.1f} at start")
 
 
@@ -130,7 +131,8 @@ def main(argv: list[str] | None = None) -> None:
     common.CLOCK["name"] = args.clock
     torch.set_num_threads(args.threads)
 
-    header = f"Measured {machine(device, args.threads)}; `python -m benchmarks {' '.join(argv or sys.argv[1:])}`."
+    command = " ".join(argv or sys.argv[1:])
+    header = f"Measured {machine(device, args.threads)}; `python -m benchmarks {command}`."
     print(header, flush=True)
     all_rows = []
     for name in only:
@@ -147,7 +149,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"\n### {name}\n\n{table(rows)}\n", flush=True)
         if args.readme:
             summary = targets(rows)
-            write_readme(f"{device.type}:{name}{':bf16' if args.amp and name == 'gconv' else ''}", f"{header}\n\n{table(rows)}\n"
+            key = f"{device.type}:{name}{':bf16' if args.amp and name == 'gconv' else ''}"
+            write_readme(key, f"{header}\n\n{table(rows)}\n"
                          + ("\n" + "\n".join(f"- {s}" for s in summary) if summary else ""))
     summary = targets(all_rows)
     if summary:

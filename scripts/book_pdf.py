@@ -23,14 +23,16 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-quic",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-quic", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
 
 WAIT_FOR_PAGE = """async () => {
   for (let i = 0; i < 400 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++)
     await new Promise(r => setTimeout(r, 25));
   if (window.MathJax && MathJax.startup) await MathJax.startup.promise;
-  await Promise.all([...document.images].map(i => i.complete ? null : new Promise(r => { i.onload = i.onerror = r; })));
+  await Promise.all([...document.images].map(
+    i => i.complete ? null : new Promise(r => { i.onload = i.onerror = r; })));
   await document.fonts.ready;
   window.dispatchEvent(new Event('beforeprint'));  // sphinx-togglebutton opens the solutions for print
   return [...document.querySelectorAll('.math')].filter(e => !e.querySelector('mjx-container')).length;

@@ -23,7 +23,8 @@ COLAB_GPU = {"accelerator": "GPU", "colab": {"gpuType": "T4", "provenance": []}}
 
 def trains(nb: nbformat.NotebookNode) -> bool:
     """A chapter that trains a model (uses ``symlib.train``) wants a GPU at full scale."""
-    return bool(re.search(r"\bsymlib\.train\b", "\n".join(c.source for c in nb.cells if c.cell_type == "code")))
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    return bool(re.search(r"\bsymlib\.train\b", code))
 
 
 def note(path: Path, gpu: bool) -> str:
@@ -34,7 +35,8 @@ def note(path: Path, gpu: bool) -> str:
         where = ("This chapter trains nothing, so on Colab any runtime will do: set the parameter, "
                  "then *Runtime → Run all*.")
     command = f"papermill notebooks/{path.name} {path.stem}_full.ipynb -p SCALE full"
-    return f'> **Run it at full scale.** Set `SCALE = "full"` in the next cell. {where} From a terminal: `{command}`.'
+    return (f'> **Run it at full scale.** Set `SCALE = "full"` in the next cell. {where} '
+            f"From a terminal: `{command}`.")
 
 
 def prepare(path: Path) -> bool:

@@ -123,9 +123,11 @@ def main(argv: list[str]) -> None:
                 optimizer=lambda p: torch.optim.Adam(p, lr=1e-3), seed=seed, device=device, amp=False)
             seconds.append(time.perf_counter() - start)
             errors.append(test_error(model, data["test"], device))
-            print(f"  {name:<16} seed {seed}: test error {errors[-1]:.2f} %  ({seconds[-1]:.0f} s)", flush=True)
+            print(f"  {name:<16} seed {seed}: test error {errors[-1]:.2f} %  ({seconds[-1]:.0f} s)",
+                  flush=True)
         e = torch.tensor(errors, dtype=torch.float64)
-        results[name] = {"errors": errors, "mean": e.mean().item(), "std": e.std().item() if len(e) > 1 else 0.0,
+        results[name] = {"errors": errors, "mean": e.mean().item(),
+                         "std": e.std().item() if len(e) > 1 else 0.0,
                          "parameters": count_parameters(CohenWellingCNN(group, channels, dropout)),
                          "seconds_per_run": sum(seconds) / len(seconds), "paper": PAPER.get(name)}
     print(f"\n{'model':<16}{'parameters':>11}{'test error %':>16}{'paper':>8}")
