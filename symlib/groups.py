@@ -31,6 +31,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from symlib.geometry import random_rotations
+
 Element = Any
 
 
@@ -75,7 +77,8 @@ class Action(ABC):
         """``g·x``. Raises ``ValueError`` if ``x`` does not fit (see :meth:`check`)."""
 
     def check(self, x: Any) -> None:
-        """Raise ``ValueError`` if this action cannot act on ``x``."""
+        """Raise ``ValueError`` if this action cannot act on ``x``; by default any ``x`` fits."""
+        return None
 
     def elements(self) -> list[Element] | None:
         """All elements of a finite group (small enough to enumerate), else ``None``."""
@@ -473,11 +476,7 @@ class Euclidean3d(Action):
         return (torch.eye(3, dtype=torch.float64), torch.zeros(3, dtype=torch.float64))
 
     def sample(self, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
-        a = torch.randn(3, 3, generator=generator, dtype=torch.float64)
-        q, r = torch.linalg.qr(a)
-        q = q * torch.sign(torch.diagonal(r))  # Haar-distributed orthogonal matrix
-        if torch.det(q) < 0:
-            q[:, 0] = -q[:, 0]
+        q = random_rotations(1, generator)[0]
         if self.reflections and _randint(2, generator):
             q = -q
         t = torch.randn(3, generator=generator, dtype=torch.float64) if self.translations \
@@ -528,7 +527,8 @@ class Product(_Derived):
 
     def check(self, xs: Sequence[Any]) -> None:
         if not isinstance(xs, (tuple, list)) or len(xs) != len(self.actions):
-            raise ValueError(f"{self!r} acts on a tuple of {len(self.actions)} inputs, got {type(xs).__name__}"
+            raise ValueError(f"{self!r} acts on a tuple of {len(self.actions)} inputs, "
+                             f"got {type(xs).__name__}"
                              + (f" of length {len(xs)}" if isinstance(xs, (tuple, list)) else ""))
         for a, x in zip(self.actions, xs):
             a.check(x)

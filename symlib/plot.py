@@ -16,6 +16,8 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from symlib.geometry import rotate_about_z
+
 #: Single-column width × height in inches; chapters scale the width for multi-panel figures.
 FIGSIZE = (6.4, 3.6)
 #: A diverging colormap for signed values (weights, errors) and a sequential one for magnitudes.
@@ -114,18 +116,6 @@ def shift_explorer(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
     slider.observe(draw, names="value")
     draw()
     return widgets.VBox([slider, out])
-
-
-def rotate_about_z(x: torch.Tensor, degrees: float, centre: torch.Tensor | None = None) -> torch.Tensor:
-    """Rotate points ``[..., 3]`` by ``degrees`` counter-clockwise about the z axis through ``centre``
-    (default the origin, which is also how directions such as velocities turn)."""
-    if x.shape[-1] != 3:
-        raise ValueError(f"rotate_about_z expects points of shape [..., 3], got {tuple(x.shape)}")
-    a = np.radians(degrees)
-    r = torch.tensor([[np.cos(a), -np.sin(a), 0.0], [np.sin(a), np.cos(a), 0.0], [0.0, 0.0, 1.0]],
-                     dtype=x.dtype, device=x.device)
-    c = torch.zeros(3, dtype=x.dtype, device=x.device) if centre is None else centre.to(x)
-    return (x - c) @ r.T + c
 
 
 def rotated_predictions(axes: Sequence[Axes], predictors: dict[str, Callable], pos: torch.Tensor,

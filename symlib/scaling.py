@@ -47,7 +47,8 @@ class PowerLaw:
         return self(compute) / other(compute)
 
     def __str__(self) -> str:
-        return f"L = {self.a:.3g} · C^(-{self.b:.3f} ± {self.b_err:.3f})  (R² {self.r2:.3f}, {self.points} points)"
+        return (f"L = {self.a:.3g} · C^(-{self.b:.3f} ± {self.b_err:.3f})  "
+                f"(R² {self.r2:.3f}, {self.points} points)")
 
 
 def fit_power_law(compute: Sequence[float] | np.ndarray, loss: Sequence[float] | np.ndarray) -> PowerLaw:

@@ -328,7 +328,8 @@ def solve(rep_in: Rep, rep_out: Rep, *, mask: Tensor | None = None, method: Meth
         mask: optional boolean ``[d_out, d_in]``: entries outside it are forced to zero (locality:
             the support of a kernel).
         method: ``"svd"`` — null space of the stacked constraints in float64, singular values
-            below ``tol × scale`` count as zero (see :data:`RANK_TOL`); ``"orbits"`` — for permutation representations, the
+            below ``tol × scale`` count as zero (see :data:`RANK_TOL`); ``"orbits"`` — for
+            permutation representations, the
             indicators of the orbits of index pairs (exact, and fast for large spaces); ``"auto"``
             uses orbits when both representations are permutations, else SVD.
 

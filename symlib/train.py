@@ -151,7 +151,8 @@ def _init_distributed(distributed: bool | None) -> tuple[int, int]:
 
     launched = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if distributed is None:
-        distributed = launched or (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1)
+        initialised = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+        distributed = launched or initialised
     if not distributed:
         return 1, 0
     if not dist.is_available():
@@ -258,7 +259,8 @@ def fit(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], dat
 
     model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = optimizer(params) if optimizer is not None else torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    opt = (optimizer(params) if optimizer is not None
+           else torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay))
     history, start = History(), 0
     if checkpoint is not None and resume and os.path.exists(checkpoint):
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
@@ -317,9 +319,11 @@ def fit(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], dat
             history.loss.append(value)
             if evaluate is not None and ((eval_every and step % eval_every == 0) or step == steps):
                 run_eval(step)
-            if checkpoint is not None and ((checkpoint_every and step % checkpoint_every == 0) or step == steps):
+            due = (checkpoint_every and step % checkpoint_every == 0) or step == steps
+            if checkpoint is not None and due:
                 if rank == 0:
-                    _save(checkpoint, {"step": step, "model": model.state_dict(), "optimizer": opt.state_dict(),
+                    _save(checkpoint, {"step": step, "model": model.state_dict(),
+                                       "optimizer": opt.state_dict(),
                                        "history": asdict(history), **_rng_state()})
                 if world > 1:
                     torch.distributed.barrier()  # nobody runs ahead of a checkpoint it may resume from

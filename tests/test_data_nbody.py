@@ -116,13 +116,6 @@ def test_as_graph_connects_each_system_fully_and_predict_reshapes() -> None:
         nbody.as_graph(data.pos[0], data.vel[0], data.charges[0])
 
 
-def test_random_rotations_are_rotations() -> None:
-    r = nbody.random_rotations(100, torch.Generator().manual_seed(0))
-    assert r.shape == (100, 3, 3) and r.dtype == torch.float64
-    assert torch.allclose(r @ r.mT, torch.eye(3, dtype=torch.float64).expand(100, 3, 3), atol=1e-12)
-    assert torch.allclose(torch.det(r), torch.ones(100, dtype=torch.float64))
-
-
 def test_generate_cache_returns_the_same_systems(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("SYMLIB_CACHE", str(tmp_path))
     first = nbody.generate(4, seed=7, cache=True)

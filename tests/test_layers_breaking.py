@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from symlib.data.molecules import FIELD, orbit_spread, ring_molecules
+from symlib.atom_scores import orbit_spread
+from symlib.data.molecules import FIELD, ring_molecules
 from symlib.equivariance import equivariance_error, invariance_error, relative_error, tolerance
 from symlib.groups import Euclidean3d, Permutation, Product
-from symlib.layers.breaking import AtomScorer, LabFrameTerm, Relaxed, canonical_choice, complete_graphs
+from symlib.layers.breaking import AtomScorer, LabFrameTerm, Relaxed, canonical_choice
 
 pytestmark = pytest.mark.usefixtures("single_threaded_torch")
 DTYPES = [torch.float32, torch.float64]
@@ -56,13 +57,6 @@ def test_padding_changes_nothing() -> None:
             alone = model(mols.pos[m:m + 1, :n], mols.types[m:m + 1, :n], mols.mask[m:m + 1, :n])
             assert torch.allclose(batch[m, :n], alone[0], rtol=1e-10, atol=1e-12)
             assert bool(torch.isneginf(batch[m, n:]).all())
-
-
-def test_complete_graphs() -> None:
-    mask = torch.tensor([[True, True, True, False], [True, True, False, False]])
-    edges = complete_graphs(mask)
-    assert edges.shape == (2, 3 * 2 + 2 * 1)
-    assert set(map(tuple, edges.T.tolist())) == {(0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1), (4, 5), (5, 4)}
 
 
 def test_the_field_breaks_rotations_of_the_molecule_alone() -> None:

@@ -41,9 +41,10 @@ import torch
 from torch import Tensor
 from torch.utils.data import TensorDataset
 
-__all__ = ["BOND", "ELEMENTS", "FIELD", "MAX_ATOMS", "RingMolecules", "accuracy", "orbit_cap",
-           "orbit_spread", "orbits", "reactive_orbit", "regular_ring", "ring_molecules",
-           "ring_symmetries", "top_atoms"]
+from symlib.geometry import random_rotations
+
+__all__ = ["BOND", "ELEMENTS", "FIELD", "MAX_ATOMS", "RingMolecules", "orbit_cap", "orbits",
+           "reactive_orbit", "regular_ring", "ring_molecules", "ring_symmetries"]
 
 #: Bond length of the rings, in Å (about an aromatic C–C bond).
 BOND = 1.4
@@ -108,7 +109,8 @@ def reactive_orbit(types: Tensor, bond: float = BOND) -> Tensor | None:
 
 
 @cache
-def _patterns(n: int, hetero: int) -> tuple[tuple[tuple[int, ...], tuple[int, ...], tuple[bool, ...], int], ...]:
+def _patterns(n: int, hetero: int
+              ) -> tuple[tuple[tuple[int, ...], tuple[int, ...], tuple[bool, ...], int], ...]:
     """All rings of ``n`` atoms with ``hetero`` nitrogens whose rule names one orbit:
     ``(types, orbit ids, reactive, number of symmetries)`` in ring order."""
     out = []
@@ -121,13 +123,6 @@ def _patterns(n: int, hetero: int) -> tuple[tuple[tuple[int, ...], tuple[int, ..
             out.append((tuple(types.tolist()), tuple(orbits(perms).tolist()),
                         tuple(reactive.tolist()), perms.shape[0]))
     return tuple(out)
-
-
-def _rotations(m: int, generator: torch.Generator) -> Tensor:
-    """``[m, 3, 3]`` rotations, uniform (Haar) on SO(3)."""
-    q, r = torch.linalg.qr(torch.randn(m, 3, 3, generator=generator, dtype=torch.float64))
-    q = q * torch.sign(torch.diagonal(r, dim1=-2, dim2=-1))[:, None, :]
-    return q * torch.det(q)[:, None, None]
 
 
 @dataclass(frozen=True)
@@ -198,7 +193,7 @@ def ring_molecules(num: int, *, sizes: tuple[int, ...] = (5, 6, 7, 8), max_heter
     size_idx = torch.randint(len(sizes), (num,), generator=gen)
     hetero = torch.randint(max_hetero + 1, (num,), generator=gen)
     choice = torch.rand(num, generator=gen, dtype=torch.float64)
-    rot, shift = _rotations(num, gen), torch.randn(num, 3, generator=gen, dtype=torch.float64)
+    rot, shift = random_rotations(num, gen), torch.randn(num, 3, generator=gen, dtype=torch.float64)
     order_keys = torch.rand(num, MAX_ATOMS, generator=gen)
     field = torch.tensor(FIELD, dtype=torch.float64)
 
@@ -236,44 +231,3 @@ def orbit_cap(orbit_size: Tensor) -> float:
     if orbit_size.numel() == 0 or bool((orbit_size < 1).any()):
         raise ValueError("orbit sizes must be a non-empty tensor of positive integers")
     return float((1.0 / orbit_size.double()).mean())
-
-
-def top_atoms(scores: Tensor, mask: Tensor, rtol: float = 1e-4) -> Tensor:
-    """``[M, N]`` bool: the atoms whose score is within ``rtol · max_i |s_i|`` of the best score
-    of their molecule, i.e. tied for first place (padding is never chosen).
-
-    ``scores [M, N]`` (padding entries are ignored), ``mask [M, N]`` bool.
-    """
-    if scores.shape != mask.shape or mask.dtype != torch.bool:
-        raise ValueError(f"scores and a bool mask must have the same shape [M, N], got "
-                         f"{tuple(scores.shape)} and {mask.dtype} {tuple(mask.shape)}")
-    s = scores.detach().double().masked_fill(~mask, -math.inf)
-    best = s.max(dim=1, keepdim=True).values
-    scale = s.masked_fill(~mask, 0.0).abs().max(dim=1, keepdim=True).values.clamp_min(1e-30)
-    return mask & (s >= best - rtol * scale)
-
-
-def accuracy(scores: Tensor, target: Tensor, mask: Tensor, rtol: float = 1e-4, *,
-             orbit: Tensor | None = None) -> float:
-    """Expected accuracy when the tied first places (:func:`top_atoms`) are broken uniformly at
-    random: ``mean_m |top_m ∩ right_m| / |top_m|``, where ``right_m`` is the reacting atom, or, if
-    ``orbit [M, N]`` is given, every atom of its orbit (accuracy *up to the symmetry*)."""
-    top = top_atoms(scores, mask, rtol)
-    target = target.to(top.device)[:, None]
-    if orbit is None:
-        right = torch.zeros_like(top).scatter_(1, target, True)
-    else:
-        right = orbit.to(top.device) == orbit.to(top.device).gather(1, target)
-    return float(((top & right).sum(dim=1).double() / top.sum(dim=1).double()).mean())
-
-
-def orbit_spread(scores: Tensor, orbit: Tensor, mask: Tensor) -> Tensor:
-    """``[M]``: for each molecule, the largest difference between the scores of two equivalent
-    atoms, relative to the largest ``|score|`` of the molecule. Zero for a model that cannot tell
-    equivalent atoms apart; rounding noise (``~1e-7`` in float32) for one that cannot in exact
-    arithmetic."""
-    s = scores.detach().double()
-    same = (orbit[:, :, None] == orbit[:, None, :]) & mask[:, :, None] & mask[:, None, :]
-    diff = (s[:, :, None] - s[:, None, :]).abs().masked_fill(~same, 0.0)
-    scale = s.masked_fill(~mask, 0.0).abs().amax(dim=1).clamp_min(1e-30)
-    return diff.flatten(1).amax(dim=1) / scale

@@ -7,7 +7,8 @@ Five particles with charges ±1 attract or repel each other by Coulomb's law,
 integrated with the simulator of the original benchmark: a kick–drift (symplectic Euler) step of
 ``dt = 0.001`` with each force component clipped to ``±100``, snapshots every 100 steps, no bounding
 box. The clip only acts in close encounters, but there it breaks both momentum conservation and
-rotation symmetry (it clips along the coordinate axes); it is kept for fidelity to the benchmark. Initial positions are standard normal,
+rotation symmetry (it clips along the coordinate axes); it is kept for fidelity to the benchmark.
+Initial positions are standard normal,
 initial velocities have random directions and norm 0.5. The task: from positions, velocities and
 charges at snapshot 30, predict the positions at snapshot 40, i.e. 1,000 steps later.
 
@@ -32,6 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from symlib.config import cache_dir
+from symlib.geometry import complete_graph, random_rotations
 
 DT = 1e-3
 SAMPLE_EVERY = 100
@@ -134,9 +136,7 @@ class NBody:
         from torch_geometric.data import Data
 
         n = self.pos.shape[1]
-        src, dst = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
-        keep = src != dst
-        edge_index = torch.stack([src[keep], dst[keep]])
+        edge_index = complete_graph(1, n)
         return [Data(pos=p, vel=v, charges=q[:, None], y=t, edge_index=edge_index, num_nodes=n)
                 for p, v, q, t in zip(self.pos, self.vel, self.charges, self.target)]
 
@@ -201,12 +201,8 @@ def as_graph(pos: Tensor, vel: Tensor, charges: Tensor) -> Any:
         raise ValueError(f"expected pos, vel [B, n, 3] and charges [B, n], got {tuple(pos.shape)}, "
                          f"{tuple(vel.shape)}, {tuple(charges.shape)}")
     b, n = pos.shape[:2]
-    src, dst = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
-    keep = src != dst
-    edges = torch.stack([src[keep], dst[keep]])                       # [2, n(n-1)]
-    edges = (edges[:, None] + n * torch.arange(b)[:, None]).reshape(2, -1)
     return Data(pos=pos.reshape(-1, 3), vel=vel.reshape(-1, 3), charges=charges.reshape(-1, 1),
-                edge_index=edges.to(pos.device), num_nodes=b * n)
+                edge_index=complete_graph(b, n, device=pos.device), num_nodes=b * n)
 
 
 def predict(model: Callable[[Any], Tensor], pos: Tensor, vel: Tensor, charges: Tensor) -> Tensor:
@@ -227,12 +223,3 @@ def rotated_loss(model: Callable[[Any], Tensor], batch: Sequence[Tensor]) -> Ten
     pos, vel, charges, target = batch
     r = random_rotations(len(pos)).mT.to(pos)                         # x ↦ x Rᵀ for row vectors
     return loss(model, (pos @ r, vel @ r, charges, target @ r))
-
-
-def random_rotations(num: int, generator: torch.Generator | None = None, *,
-                     dtype: torch.dtype = torch.float64) -> Tensor:
-    """``num`` rotation matrices ``[num, 3, 3]``, uniform (Haar) on SO(3): for rotation augmentation,
-    applied to row vectors as ``x ↦ x Rᵀ``."""
-    q, r = torch.linalg.qr(torch.randn(num, 3, 3, dtype=torch.float64, generator=generator))
-    q = q * torch.sign(torch.diagonal(r, dim1=-2, dim2=-1))[:, None, :]
-    return (q * torch.det(q)[:, None, None]).to(dtype)              # flip reflections: det +1

@@ -47,7 +47,8 @@ def random_backbone(num_residues: int, *, generator: torch.Generator, helix_frac
     atoms = [torch.tensor([0.0, 0.0, 0.0], dtype=dtype),
              torch.tensor([BONDS["N-CA"], 0.0, 0.0], dtype=dtype)]
     angle = math.radians(ANGLES["N-CA-C"])
-    atoms.append(atoms[1] + BONDS["CA-C"] * torch.tensor([-math.cos(angle), math.sin(angle), 0.0], dtype=dtype))
+    ca_c = torch.tensor([-math.cos(angle), math.sin(angle), 0.0], dtype=dtype)
+    atoms.append(atoms[1] + BONDS["CA-C"] * ca_c)
     for i in range(1, num_residues):
         psi, phi = phi_psi[i - 1, 1], phi_psi[i, 0]
         atoms.append(_place(atoms[-3], atoms[-2], atoms[-1], BONDS["C-N"], ANGLES["CA-C-N"], psi))

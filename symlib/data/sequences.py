@@ -10,7 +10,8 @@ two the same answer. :func:`order_blind_cap` computes the best accuracy any such
 on a given set of sentences: group the sentences by their multiset of tokens and, in each group,
 count the sentences with the most common label,
 
-.. math::  \\mathrm{cap} = \\frac{1}{|S|} \\sum_{\\text{multisets } m} \\max_y \\, \\bigl|\\{s \\in S : \\mathrm{bag}(s) = m,\\ y(s) = y\\}\\bigr|.
+.. math::  \\mathrm{cap} = \\frac{1}{|S|} \\sum_{\\text{multisets } m} \\max_y \\,
+           \\bigl|\\{s \\in S : \\mathrm{bag}(s) = m,\\ y(s) = y\\}\\bigr|.
 
 :func:`split_by_multiset` splits sentences so that both word orders of a pair land on the same
 side: on the test side the cap is then exact, ``(n_same + n_pairs) / |S|``, where

@@ -2,7 +2,8 @@
 
 Multi-head self-attention (Vaswani et al. 2017) on tokens ``x [B, N, d]``:
 
-.. math::  \\mathrm{head}_h = \\operatorname{softmax}\\Bigl(\\frac{(x W_Q^h)(x W_K^h)^\\top}{\\sqrt{d/H}}\\Bigr)\\, x W_V^h,
+.. math::  \\mathrm{head}_h = \\operatorname{softmax}\\Bigl(
+           \\frac{(x W_Q^h)(x W_K^h)^\\top}{\\sqrt{d/H}}\\Bigr)\\, x W_V^h,
            \\qquad y = [\\mathrm{head}_1, …, \\mathrm{head}_H]\\, W_O.
 
 Nothing in it refers to a token's position: permuting the tokens permutes the output rows the same

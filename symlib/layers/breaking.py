@@ -33,11 +33,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from symlib.data.molecules import top_atoms
+from symlib.atom_scores import top_atoms
+from symlib.geometry import complete_graph
 from symlib.layers import mlp
 from symlib.layers.egnn import EGNNLayer
 
-__all__ = ["AtomScorer", "LabFrameTerm", "Relaxed", "canonical_choice", "centred", "complete_graphs"]
+__all__ = ["AtomScorer", "LabFrameTerm", "Relaxed", "canonical_choice", "centred"]
 
 
 def _check_molecules(pos: Tensor, types: Tensor, mask: Tensor) -> None:
@@ -47,7 +48,8 @@ def _check_molecules(pos: Tensor, types: Tensor, mask: Tensor) -> None:
         raise ValueError(f"types must be a LongTensor [B, N] = {list(pos.shape[:2])}, got "
                          f"{types.dtype} {list(types.shape)}")
     if mask.shape != pos.shape[:2] or mask.dtype != torch.bool:
-        raise ValueError(f"mask must be bool [B, N] = {list(pos.shape[:2])}, got {mask.dtype} {list(mask.shape)}")
+        raise ValueError(f"mask must be bool [B, N] = {list(pos.shape[:2])}, got {mask.dtype} "
+                         f"{list(mask.shape)}")
 
 
 def centred(pos: Tensor, mask: Tensor) -> Tensor:
@@ -55,19 +57,6 @@ def centred(pos: Tensor, mask: Tensor) -> Tensor:
     weights = mask.to(pos.dtype)[..., None]
     mean = (pos * weights).sum(dim=1, keepdim=True) / weights.sum(dim=1, keepdim=True).clamp_min(1)
     return (pos - mean) * weights
-
-
-def complete_graphs(mask: Tensor) -> Tensor:
-    """``edge_index [2, E]`` of the complete graph of each molecule of a padded batch, as one
-    disjoint graph on the ``B·N`` flattened atoms (padding atoms get no edges). ``mask [B, N]``."""
-    b, n = mask.shape
-    i, j = torch.meshgrid(torch.arange(n, device=mask.device), torch.arange(n, device=mask.device),
-                          indexing="ij")
-    off = i != j
-    i, j = i[off], j[off]                                          # [n(n-1)] ordered pairs
-    base = torch.arange(b, device=mask.device)[:, None] * n
-    keep = (mask[:, i] & mask[:, j]).flatten()
-    return torch.stack([(base + j).flatten()[keep], (base + i).flatten()[keep]])  # messages j → i
 
 
 class AtomScorer(nn.Module):
@@ -103,7 +92,8 @@ class AtomScorer(nn.Module):
             raise ValueError(f"types must lie in 0 … {self.types - 1}")
         if noise is not None:
             if noise.shape != pos.shape:
-                raise ValueError(f"noise must have the positions' shape {tuple(pos.shape)}, got {tuple(noise.shape)}")
+                raise ValueError(f"noise must have the positions' shape {tuple(pos.shape)}, "
+                                 f"got {tuple(noise.shape)}")
             pos = pos + noise
         elif self.noise > 0:
             pos = pos + self.noise * torch.randn_like(pos)
@@ -117,7 +107,7 @@ class AtomScorer(nn.Module):
             h = h + self.field_embed(along[..., None])
         elif field is not None:
             raise ValueError("this model was built without field=True: it reads no field")
-        edge_index = complete_graphs(mask)
+        edge_index = complete_graph(*mask.shape, mask=mask)
         h, x = h.reshape(b * n, -1), pos.reshape(b * n, 3)
         v = torch.zeros_like(x)
         for layer in self.layers:
@@ -165,7 +155,7 @@ class Relaxed(nn.Module):
 
 def canonical_choice(scores: Tensor, mask: Tensor, rtol: float = 1e-4) -> Tensor:
     """Canonicalisation of a tie: among the atoms tied for the best score (within ``rtol`` of the
-    scale, see :func:`symlib.data.molecules.top_atoms`), the one with the smallest index. ``[B]``.
+    scale, see :func:`symlib.atom_scores.top_atoms`), the one with the smallest index. ``[B]``.
 
     On a molecule without symmetry there is no tie and this is the argmax: it moves with the atoms
     when they are relabelled. On a symmetric one it depends on the labels, which is how it breaks

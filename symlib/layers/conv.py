@@ -22,7 +22,8 @@ from torch import Tensor, nn
 class LocallyConnected2d(nn.Module):
     """A convolution without weight sharing: every output position has its own ``k×k`` kernel.
 
-    .. math::  y_{o,p} = b_{o,p} + \\sum_{c} \\sum_{\\delta \\in [k]^2} W_{p,o,c,\\delta}\\, x_{c,\\, p+\\delta}
+    .. math::  y_{o,p} = b_{o,p}
+               + \\sum_{c} \\sum_{\\delta \\in [k]^2} W_{p,o,c,\\delta}\\, x_{c,\\, p+\\delta}
 
     Args:
         in_channels, out_channels: ``C_in`` and ``C_out``.

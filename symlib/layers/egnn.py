@@ -56,7 +56,8 @@ class EGNNLayer(nn.Module):
     def __init__(self, hidden: int, edge_dim: int = 0, *, update_features: bool = True) -> None:
         super().__init__()
         self.edge_dim = edge_dim
-        self.phi_e = mlp([2 * hidden + 1 + edge_dim, hidden, hidden], activation=nn.SiLU, final_activation=True)
+        self.phi_e = mlp([2 * hidden + 1 + edge_dim, hidden, hidden], activation=nn.SiLU,
+                         final_activation=True)
         self.phi_x = mlp([hidden, hidden, 1], activation=nn.SiLU)
         self.phi_h = mlp([2 * hidden, hidden, hidden], activation=nn.SiLU) if update_features else None
         self.phi_v = mlp([hidden, hidden, 1], activation=nn.SiLU)
@@ -68,7 +69,8 @@ class EGNNLayer(nn.Module):
                 edge_attr: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
         _check_graph(h, x, edge_index)
         if v.shape != x.shape:
-            raise ValueError(f"velocities must have the coordinates' shape {tuple(x.shape)}, got {tuple(v.shape)}")
+            raise ValueError(f"velocities must have the coordinates' shape {tuple(x.shape)}, "
+                             f"got {tuple(v.shape)}")
         j, i = edge_index
         rel = x[i] - x[j]                                              # [E, 3], equivariant
         inputs = [h[i], h[j], rel.square().sum(-1, keepdim=True)]       # invariant
@@ -121,7 +123,8 @@ class CoordinateGNN(nn.Module):
     Nodes start from their raw coordinates and velocities, ``h₀ = W [x_i ; v_i]``, edges carry the
     product of charges, and the network predicts a displacement from features alone:
 
-    .. math::  m_{ij} = φ_e(h_i, h_j, q_i q_j), \\quad h_i' = h_i + φ_h\\bigl(h_i, \\textstyle\\sum_j m_{ij}\\bigr),
+    .. math::  m_{ij} = φ_e(h_i, h_j, q_i q_j),
+               \\quad h_i' = h_i + φ_h\\bigl(h_i, \\textstyle\\sum_j m_{ij}\\bigr),
                \\quad \\hat x_i = x_i + W_\\text{out} h_i^{L}.
 
     It is permutation-equivariant (it sums over neighbours) but not rotation-equivariant: it must
@@ -134,7 +137,8 @@ class CoordinateGNN(nn.Module):
         self.embed = nn.Linear(6, hidden)
         self.phi_e = nn.ModuleList(mlp([2 * hidden + 1, hidden, hidden], activation=nn.SiLU,
                                         final_activation=True) for _ in range(layers))
-        self.phi_h = nn.ModuleList(mlp([2 * hidden, hidden, hidden], activation=nn.SiLU) for _ in range(layers))
+        self.phi_h = nn.ModuleList(mlp([2 * hidden, hidden, hidden], activation=nn.SiLU)
+                                   for _ in range(layers))
         self.out = nn.Linear(hidden, 3)
 
     def forward(self, data) -> Tensor:

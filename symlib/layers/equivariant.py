@@ -79,7 +79,8 @@ class GroupAverage(nn.Module):
         super().__init__()
         elements = action.elements()
         if elements is None:
-            raise ValueError(f"GroupAverage needs a finite group that lists its elements; {action!r} does not")
+            raise ValueError(f"GroupAverage needs a finite group that lists its elements; "
+                             f"{action!r} does not")
         self.model, self.action, self.elements = model, action, elements
 
     def forward(self, x: Tensor) -> Tensor:

@@ -20,7 +20,8 @@ next to nothing beside the convolution. Rotating (or mirroring) the input image 
 every output map by ``g`` and moves orientation ``h`` to ``g·h`` (:class:`symlib.groups.OnFeatureMaps`),
 exactly, for stride 1 and any symmetric padding ("same" for odd kernels by default, or "valid" with
 ``padding=0``). With ``padding_mode="circular"`` the image is a torus and the layers are also
-exactly equivariant to cyclic shifts, as a circular ``nn.Conv2d`` is. :func:`group_pool` over the orientation axis gives maps that simply rotate with the
+exactly equivariant to cyclic shifts, as a circular ``nn.Conv2d`` is. :func:`group_pool` over the
+orientation axis gives maps that simply rotate with the
 input; a global spatial pool then gives invariants. :class:`GCNN` stacks these layers into a
 classifier; with ``group="z2"`` the same code builds the ordinary CNN it is compared with.
 """
@@ -198,7 +199,8 @@ def spatial_max_pool(x: Tensor) -> Tensor:
     """2×2 max pool of every orientation's map: ``[B, C, |H|, s, s]`` → ``[B, C, |H|, s/2, s/2]``.
     Exactly equivariant only when ``s`` is even (the windows then rotate onto windows)."""
     if x.dim() != 5:
-        raise ValueError(f"spatial_max_pool expects group feature maps [B, C, |H|, s, s], got {tuple(x.shape)}")
+        raise ValueError(f"spatial_max_pool expects group feature maps [B, C, |H|, s, s], "
+                         f"got {tuple(x.shape)}")
     b, c, g, s, _ = x.shape
     if s % 2:
         raise ValueError(f"{s}×{s} maps: a 2×2 max pool needs an even size to commute exactly with rotations")

@@ -127,5 +127,6 @@ class InvariantPointAttention(nn.Module):
                              f"got {list(r.shape)} and {list(t.shape)}")
         check_rotations(r)
         if mask is not None and (mask.shape != (b, n) or mask.dtype != torch.bool):
-            raise ValueError(f"mask must be a bool tensor [B, N] = {[b, n]}, got {mask.dtype} {list(mask.shape)}")
+            raise ValueError(f"mask must be a bool tensor [B, N] = {[b, n]}, got {mask.dtype} "
+                             f"{list(mask.shape)}")
         return b, n, self.c_s

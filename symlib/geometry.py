@@ -1,0 +1,71 @@
+"""Small pieces of 3-D geometry the library shares, written once: random rotations, the complete graph
+of each system in a batch, and a rotation about the z axis.
+
+* :func:`random_rotations` — ``[num, 3, 3]`` rotations, uniform (Haar) on SO(3);
+* :func:`complete_graph` — ``edge_index`` connecting every pair of nodes within each of ``B`` systems;
+* :func:`rotate_about_z` — points turned by an angle about the z axis through a centre.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+__all__ = ["complete_graph", "random_rotations", "rotate_about_z"]
+
+
+def random_rotations(num: int, generator: torch.Generator | None = None, *,
+                     dtype: torch.dtype = torch.float64) -> Tensor:
+    """``num`` rotation matrices ``[num, 3, 3]``, uniform (Haar) on SO(3).
+
+    The Q factor of a Gaussian matrix, with the signs of R's diagonal moved into Q, is Haar on O(3)
+    (Mezzadri 2007); multiplying by its determinant maps the reflections onto rotations and keeps
+    the distribution uniform, since ``-I`` commutes with everything. Drawn in float64 from
+    ``generator`` (torch's global RNG if ``None``), then cast to ``dtype``. Applied to row vectors as
+    ``x ↦ x Rᵀ``.
+    """
+    if num < 0:
+        raise ValueError(f"num must be non-negative, got {num}")
+    q, r = torch.linalg.qr(torch.randn(num, 3, 3, dtype=torch.float64, generator=generator))
+    q = q * torch.sign(torch.diagonal(r, dim1=-2, dim2=-1))[:, None, :]
+    return (q * torch.det(q)[:, None, None]).to(dtype)
+
+
+def complete_graph(batch: int, n: int, *, mask: Tensor | None = None,
+                   device: torch.device | str | None = None) -> Tensor:
+    """``edge_index [2, E]`` joining every ordered pair of distinct nodes within each of ``batch``
+    systems of ``n`` nodes, numbered ``b·n + i`` (torch_geometric's batching of disjoint graphs).
+
+    Edges run from source ``edge_index[0]`` to target ``edge_index[1]``, grouped by system, then by
+    source: ``E = batch · n(n−1)``. With ``mask [batch, n]`` (bool, ``True`` = the node exists, as
+    in padded batches), edges touching a padding node are left out. ``device`` defaults to the
+    mask's.
+    """
+    if mask is not None:
+        if mask.dtype != torch.bool or mask.shape != (batch, n):
+            raise ValueError(f"mask must be a bool tensor of shape [{batch}, {n}], got {mask.dtype} "
+                             f"{tuple(mask.shape)}")
+        device = mask.device if device is None else device
+    src, dst = torch.meshgrid(torch.arange(n, device=device), torch.arange(n, device=device),
+                              indexing="ij")
+    off = src != dst
+    src, dst = src[off], dst[off]                                    # [n(n-1)], grouped by source
+    base = torch.arange(batch, device=device)[:, None] * n
+    edges = torch.stack([(base + src).flatten(), (base + dst).flatten()])
+    if mask is None:
+        return edges
+    return edges[:, (mask[:, src] & mask[:, dst]).flatten()]
+
+
+def rotate_about_z(x: Tensor, degrees: float, centre: Tensor | None = None) -> Tensor:
+    """Points ``[..., 3]`` turned by ``degrees`` counter-clockwise about the z axis through ``centre``
+    (default the origin, which is also how directions such as velocities turn)."""
+    if x.shape[-1] != 3:
+        raise ValueError(f"rotate_about_z expects points of shape [..., 3], got {tuple(x.shape)}")
+    a = math.radians(degrees)
+    r = torch.tensor([[math.cos(a), -math.sin(a), 0.0], [math.sin(a), math.cos(a), 0.0], [0.0, 0.0, 1.0]],
+                     dtype=x.dtype, device=x.device)
+    c = torch.zeros(3, dtype=x.dtype, device=x.device) if centre is None else centre.to(x)
+    return (x - c) @ r.T + c
