@@ -13,6 +13,12 @@ Each row is :func:`symlib.equivariance.equivariance_error` (the relative error
 large one) evaluated on a copy of the model and the input cast to each dtype. A symmetry *holds*
 when its error is within :func:`symlib.equivariance.tolerance` in every dtype audited: an exact
 symmetry's error is rounding, and shrinks from float32 to float64; a broken one does not.
+
+The symmetries a kind of data could plausibly have come as catalogues: :func:`image_symmetries`,
+:func:`set_symmetries`, :func:`graph_symmetries`, :func:`token_symmetries` (and, for particles,
+:func:`symlib.data.nbody.symmetries`). A row may say how to apply the model for its measurement
+(``Symmetry.call``), so one audit can look at a model's per-token features and at its pooled
+output.
 """
 
 from __future__ import annotations
@@ -28,21 +34,28 @@ import torch
 from torch import nn
 
 from symlib.equivariance import cast_floats, equivariance_error, tolerance
-from symlib.groups import Action, Trivial
+from symlib.groups import Action, CyclicShift2d, GraphPermutation, Permutation, Rot90, Trivial
 
-__all__ = ["Audit", "AuditRow", "Symmetry", "audit"]
+__all__ = ["Audit", "AuditRow", "Symmetry", "audit", "graph_symmetries", "image_symmetries",
+           "set_symmetries", "token_symmetries"]
+
+#: How a row applies the model: ``call(model, x)``.
+Call = Callable[[Any, Any], Any]
 
 
 @dataclass(frozen=True)
 class Symmetry:
     """A transformation to audit. ``act_out`` is how the output should transform: ``None`` means the
     same action as the input (equivariance), :class:`~symlib.groups.Trivial` means invariance.
-    ``elements`` fixes the group elements tested (default: all, or 8 seeded samples)."""
+    ``elements`` fixes the group elements tested (default: all, or seeded samples). ``call(model,
+    x)`` says how to apply the model for this row (default: the audit's ``call``, else ``model(x)``):
+    e.g. ``lambda m, t: m.features(t)`` to measure per-token features rather than the output."""
 
     name: str
     act_in: Action
     act_out: Action | None = None
     elements: Sequence[Any] | None = None
+    call: Call | None = None
 
     @property
     def kind(self) -> str:
@@ -102,15 +115,15 @@ class Audit:
 
 def audit(model: Callable[..., Any], x: Any, symmetries: Sequence[Symmetry], *,
           dtypes: Sequence[torch.dtype] = (torch.float32, torch.float64), name: str | None = None,
-          call: Callable[[Any, Any], Any] | None = None, samples: int = 8) -> Audit:
+          call: Call | None = None, samples: int = 8) -> Audit:
     """Measure ``model``'s error for each symmetry on input ``x``, in each dtype (module docstring).
 
-    ``model`` is an ``nn.Module`` (deep-copied, cast to each dtype and put in eval mode; the original is
-    untouched) or a plain function (called on the cast input). ``call(model, x)`` says how to apply it
-    when that is not ``model(x)``: e.g. ``lambda m, x: m.features(x)`` for per-token features, or
-    ``lambda m, inputs: m(*inputs)`` for a model of several arguments (then ``x`` is their tuple).
-    Raises ``ValueError`` for an empty symmetry list, repeated names, or an action that does not fit
-    the input (with the action's message).
+    ``model`` is an ``nn.Module`` (deep-copied, cast to each dtype, moved to the input's device and put
+    in eval mode; the original is untouched) or a plain function (called on the cast input).
+    ``call(model, x)`` says how to apply it when that is not ``model(x)``: e.g.
+    ``lambda m, inputs: m(*inputs)`` for a model of several arguments (then ``x`` is their tuple); a
+    row's own ``Symmetry.call`` takes precedence. Raises ``ValueError`` for an empty symmetry list,
+    repeated names, or an action that does not fit the input (with the action's message).
     """
     if not symmetries:
         raise ValueError("audit needs at least one Symmetry")
@@ -121,17 +134,60 @@ def audit(model: Callable[..., Any], x: Any, symmetries: Sequence[Symmetry], *,
         raise ValueError(f"symmetry names must be unique, got {names}")
     rows = [AuditRow(s.name, s.kind) for s in symmetries]
     label = name if name is not None else type(model).__name__
+    device = _device_of(x)
     for dtype in dtypes:
-        f = model
+        m = model
         if isinstance(model, nn.Module):
-            f = copy.deepcopy(model).to(dtype).eval()
-        if call is not None:
-            f = functools.partial(call, f)   # f(inputs) = call(model, inputs)
+            m = copy.deepcopy(model).to(device=device, dtype=dtype).eval()
         xd = cast_floats(x, dtype)
         key = str(dtype).removeprefix("torch.")
         with torch.no_grad():
             for s, row in zip(symmetries, rows):
+                how = s.call if s.call is not None else call
+                f = m if how is None else functools.partial(how, m)   # f(inputs) = how(model, inputs)
                 result = equivariance_error(f, xd, s.act_in, s.act_out, elements=s.elements, samples=samples)
                 row.errors[key] = result.max
                 row.holds = row.holds and result.max <= tolerance(dtype)
     return Audit(label, [str(d).removeprefix("torch.") for d in dtypes], rows)
+
+
+def _device_of(x: Any) -> torch.device | None:
+    """The device of the first tensor in ``x`` (a tensor, a tuple/list, or a graph), else ``None``."""
+    if isinstance(x, torch.Tensor):
+        return x.device
+    if isinstance(x, (tuple, list)):
+        return next((d for d in map(_device_of, x) if d is not None), None)
+    if hasattr(x, "edge_index"):                                  # a torch_geometric Data
+        return next((v.device for _, v in x.items() if isinstance(v, torch.Tensor)), None)
+    return None
+
+
+def image_symmetries(height: int, width: int | None = None) -> list[Symmetry]:
+    """What a classifier of ``[B, C, H, W]`` images could be invariant to: cyclic translations (all
+    ``H·W``) and rotations by 90° (square images only)."""
+    width = height if width is None else width
+    rows = [Symmetry("translation", CyclicShift2d(height, width), Trivial())]
+    if height == width:
+        rows.append(Symmetry("rotation by 90°", Rot90(), Trivial()))
+    return rows
+
+
+def set_symmetries(n: int) -> list[Symmetry]:
+    """What a function of one set of ``n`` elements ``[n, d]`` could be invariant to: reordering."""
+    return [Symmetry("permutation", Permutation(n), Trivial())]
+
+
+def graph_symmetries(n: int, *, invariant: bool = False) -> list[Symmetry]:
+    """Relabelling the ``n`` nodes of a torch_geometric graph: node outputs are relabelled alike
+    (equivariance), or, with ``invariant``, a graph-level output does not change."""
+    return [Symmetry("relabelling", GraphPermutation(n), Trivial() if invariant else Permutation(n))]
+
+
+def token_symmetries(n: int, *, features: Call | None = None) -> list[Symmetry]:
+    """Permuting the ``n`` tokens of ``[B, n]`` sequences: the pooled output should not change; with
+    ``features(model, tokens)`` (per-token features ``[B, n, d]``), those should be permuted alike."""
+    perm = Permutation(n, dim=1)
+    rows = [Symmetry("token permutation (pooled)", perm, Trivial())]
+    if features is not None:
+        rows.insert(0, Symmetry("token permutation (features)", perm, call=features))
+    return rows

@@ -152,3 +152,22 @@ def test_the_data_are_the_same_with_other_cpu_kernels(tmp_path) -> None:
         subprocess.run([sys.executable, "-c", code, str(out)], env=env, check=True, timeout=300)
         runs.append(torch.load(out, weights_only=True))
     assert all(torch.equal(a, b) for a, b in zip(*runs))
+
+
+def test_symmetries_audit_the_egnn_as_exact_and_the_gnn_as_broken() -> None:
+    from symlib.audit import audit
+    from symlib.layers.egnn import EGNN, CoordinateGNN
+
+    systems = nbody.generate(2, seed=0)
+    x = (systems.pos, systems.vel, systems.charges)
+    names = ["rotation", "reflection", "translation", "relabelling"]
+    torch.manual_seed(0)
+    for output in ("positions", "displacement"):
+        rows = nbody.symmetries(samples=3, output=output)
+        assert [r.name for r in rows] == names and all(len(r.elements) == 3 for r in rows)
+        assert audit(EGNN(hidden=8, layers=1), x, rows).holding() == names
+        assert audit(CoordinateGNN(hidden=8, layers=1), x, rows).holding() == ["relabelling"]
+    again = nbody.symmetries(samples=3)
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(rows[0].elements, again[0].elements))  # seeded
+    with pytest.raises(ValueError, match="output must be"):
+        nbody.symmetries(output="velocities")

@@ -32,8 +32,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from symlib.audit import Symmetry
 from symlib.config import cache_dir
 from symlib.geometry import complete_graph, random_rotations
+from symlib.groups import Euclidean3d, Permutation, Product, Trivial
 
 DT = 1e-3
 SAMPLE_EVERY = 100
@@ -223,3 +225,40 @@ def rotated_loss(model: Callable[[Any], Tensor], batch: Sequence[Tensor]) -> Ten
     pos, vel, charges, target = batch
     r = random_rotations(len(pos)).mT.to(pos)                         # x ↦ x Rᵀ for row vectors
     return loss(model, (pos @ r, vel @ r, charges, target @ r))
+
+
+def symmetries(n: int = 5, *, samples: int = 8, seed: int = 0,
+               output: str = "positions") -> list[Symmetry]:
+    """The transformations of an N-body problem, as rows for :func:`symlib.audit.audit` of a graph
+    model on ``(pos, vel, charges)`` (``[B, n, 3]``, ``[B, n, 3]``, ``[B, n]``; applied through
+    :func:`predict`): rotations, reflections (a rotation followed by ``x ↦ −x``), translations and
+    relabellings of the ``n`` particles, ``samples`` seeded elements each.
+
+    Positions move with each element, velocities turn and charges stay. ``output="positions"``
+    audits the predicted positions (they move like positions); ``"displacement"`` audits the
+    predicted motion ``predict(...) − pos``, which turns like a vector and ignores translations.
+    """
+    if output not in ("positions", "displacement"):
+        raise ValueError(f"output must be 'positions' or 'displacement', got {output!r}")
+    f64 = torch.float64
+    gen = torch.Generator().manual_seed(seed)
+    eye, zero = torch.eye(3, dtype=f64), torch.zeros(3, dtype=f64)
+    rotations = random_rotations(samples, gen)
+    elements = {
+        "rotation": [(r, zero) for r in rotations],
+        "reflection": [(-r, zero) for r in random_rotations(samples, gen)],
+        "translation": [(eye, t) for t in torch.randn(samples, 3, generator=gen, dtype=f64)],
+    }
+    e3 = Euclidean3d(reflections=True)
+    out = e3.on_vectors() if output == "displacement" else e3
+
+    def call(model: Callable[[Any], Tensor], x: Sequence[Tensor]) -> Tensor:
+        pred = predict(model, *x)
+        return pred - x[0] if output == "displacement" else pred
+
+    rows = [Symmetry(name, Product(e3, e3.on_vectors(), Trivial()), out, els, call)
+            for name, els in elements.items()]
+    relabel = Permutation(n, dim=1)
+    perms = [relabel.sample(gen) for _ in range(samples)]
+    rows.append(Symmetry("relabelling", Product(relabel, relabel, relabel), relabel, perms, call))
+    return rows
