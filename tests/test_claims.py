@@ -97,11 +97,19 @@ def test_false_numpy_bool_fails() -> None:
             claims.check("numpy says no", np.bool_(False))
 
 
-def test_tensor_comparisons_pass_once_converted() -> None:
+def test_tensor_comparisons_pass_once_converted(capsys) -> None:
+    """A tensor comparison is refused as it is (see above), accepted once converted to a Python bool,
+    and then judged by its value: a true one holds, a false one fails the block."""
     err = torch.tensor(1e-7)
     with Claims(CHAPTER) as claims:
-        claims.check("converted with bool()", bool(err < 1e-6))
-        claims.check("converted with .item()", (err < 1e-6).item())
+        assert claims.check("converted with bool()", bool(err < 1e-6)) is True
+        assert claims.check("converted with .item()", (err < 1e-6).item()) is True
+    assert claims.results == [("converted with bool()", True), ("converted with .item()", True)]
+    assert lines(capsys)[1:] == ["✓  converted with bool()", "✓  converted with .item()", "all 2 claims hold"]
+    with pytest.raises(ClaimFailed, match=re.escape("1 of 1 claims are false: converted, but false")):
+        with Claims(CHAPTER) as claims:
+            assert claims.check("converted, but false", (err < 1e-8).item()) is False
+    assert claims.failed == ["converted, but false"]
 
 
 def test_empty_block_raises() -> None:

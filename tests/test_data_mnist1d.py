@@ -51,8 +51,23 @@ def test_leaves_global_random_state_alone() -> None:
 
 
 def test_train_split() -> None:
+    """``train_split`` only moves the cut through one shuffled, standardised set of signals: the parts
+    are disjoint, together they are the same signals in the same order for every split, and the
+    result is the same on every call."""
     train, test = load(100, seed=0, train_split=0.5)
     assert len(train) == len(test) == 50
+    (x, y), (x_test, y_test) = train.tensors, test.tensors
+    assert not (x[:, None, :] == x_test[None, :, :]).all(-1).any()   # no signal in both parts
+    everything = [torch.cat([x, x_test]), torch.cat([y, y_test])]
+    assert torch.equal(torch.bincount(everything[1], minlength=10), torch.full((10,), 10))
+    for split, n_train in [(0.8, 80), (0.33, 33)]:
+        other_train, other_test = load(100, seed=0, train_split=split)
+        assert len(other_train) == n_train and len(other_test) == 100 - n_train
+        for a, b, whole in zip(other_train.tensors, other_test.tensors, everything):
+            assert torch.equal(torch.cat([a, b]), whole)
+    again_train, again_test = load(100, seed=0, train_split=0.5)
+    assert all(torch.equal(a, b) for a, b in zip(again_train.tensors + again_test.tensors,
+                                                 train.tensors + test.tensors))
 
 
 def test_permutation_is_seeded_and_valid() -> None:

@@ -1,9 +1,9 @@
 """Tests for symlib.equivariance: equivariant functions pass, broken ones fail by a wide margin.
 
-Every measurement runs in float32 and float64 and is judged against
-:func:`symlib.equivariance.tolerance` of the function's output dtype. A function that is *not*
-equivariant must miss by more than :data:`BROKEN_FACTOR` times that tolerance, so the tests cannot
-pass by a rounding accident in either direction.
+Every measurement runs in float32 and float64 (the ``dtype`` fixture of ``tests/conftest.py``) and is
+judged against :func:`symlib.equivariance.tolerance` of the function's output dtype. A function that is
+*not* equivariant must miss by more than ``helpers.BROKEN_FACTOR`` times that tolerance
+(``helpers.assert_broken``), so the tests cannot pass by a rounding accident in either direction.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Callable
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import BROKEN_FACTOR, assert_broken
 from torch import Tensor
 from torch_geometric.data import Data
 
@@ -40,9 +41,6 @@ from symlib.groups import (
 
 pytestmark = pytest.mark.usefixtures("single_threaded_torch")  # tiny tensors: see tests/conftest.py
 
-DTYPES = [torch.float32, torch.float64]
-#: a function "breaks" a symmetry when its error exceeds this multiple of the dtype's tolerance
-BROKEN_FACTOR = 100
 #: the default number of sampled elements of equivariance_error, and its default exhaustive limit
 DEFAULT_SAMPLES = 8
 DEFAULT_EXHAUSTIVE_LIMIT = 64
@@ -80,16 +78,10 @@ def centred(p: Tensor) -> Tensor:
     return p - p.mean(-2, keepdim=True)
 
 
-def assert_broken(result: EquivarianceResult) -> None:
-    assert result.max > BROKEN_FACTOR * result.tol, str(result)
-    assert not result.holds
-
-
 # --------------------------------------------------------------------------------------------------
 # convolutions on the torus
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_circular_conv_is_shift_equivariant(dtype: torch.dtype) -> None:
     x = randn(2, 3, 8, 8, dtype=dtype)
     result = equivariance_error(conv(dtype, "circular"), x, CyclicShift2d(8, 8))
@@ -98,7 +90,6 @@ def test_circular_conv_is_shift_equivariant(dtype: torch.dtype) -> None:
     assert result.max <= tolerance(dtype) and result.holds
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_zero_padded_conv_is_not_shift_equivariant(dtype: torch.dtype) -> None:
     x = randn(2, 3, 8, 8, dtype=dtype)
     result = equivariance_error(conv(dtype, "constant"), x, CyclicShift2d(8, 8))
@@ -114,7 +105,6 @@ def unaffected(n: int, shift: int) -> Tensor:
     return interior & interior[(p - shift) % n]
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_zero_padded_conv_error_lives_at_the_border(dtype: torch.dtype) -> None:
     x = randn(1, 3, SIZE, SIZE, dtype=dtype)
     g = (2, 3)
@@ -133,7 +123,6 @@ def test_zero_padded_conv_error_lives_at_the_border(dtype: torch.dtype) -> None:
     assert relative_error(f_gx, g_fx) <= tol
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_residual_output_element_defaults_to_input_element(dtype: torch.dtype) -> None:
     x = randn(3, 5, dtype=dtype)
     G = CyclicShift1d(5)
@@ -150,7 +139,6 @@ def test_residual_output_element_defaults_to_input_element(dtype: torch.dtype) -
 # invariance of pooling, and its failure for a dense layer
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("G", [CyclicShift2d(6, 6), Rot90(), Dihedral4()], ids=repr)
 def test_global_mean_pooling_is_invariant(G, dtype: torch.dtype) -> None:
     x = randn(2, 3, 6, 6, dtype=dtype)
@@ -158,7 +146,6 @@ def test_global_mean_pooling_is_invariant(G, dtype: torch.dtype) -> None:
     assert result.exhaustive and result.holds and result.max <= tolerance(dtype)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_linear_layer_on_flattened_input_is_not_invariant(dtype: torch.dtype) -> None:
     x = randn(2, 3, 6, 6, dtype=dtype)
     w, b = randn(5, 3 * 6 * 6, dtype=dtype, seed=1), randn(5, dtype=dtype, seed=2)
@@ -172,7 +159,6 @@ def test_linear_layer_on_flattened_input_is_not_invariant(dtype: torch.dtype) ->
 # point clouds and rigid motions
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("variant", EUCLIDEAN_VARIANTS, ids=str)
 def test_centring_maps_points_to_vectors_equivariantly(variant: str, dtype: torch.dtype) -> None:
     E = Euclidean3d(**EUCLIDEAN_VARIANTS[variant])
@@ -184,7 +170,6 @@ def test_centring_maps_points_to_vectors_equivariantly(variant: str, dtype: torc
     assert equivariance_error(lambda q: q.mean(0), p, E).holds
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_declaring_the_wrong_output_action_breaks_equivariance(dtype: torch.dtype) -> None:
     E = Euclidean3d()
     p = randn(10, 3, dtype=dtype)
@@ -192,7 +177,6 @@ def test_declaring_the_wrong_output_action_breaks_equivariance(dtype: torch.dtyp
     assert_broken(equivariance_error(lambda q: q, p, E, E.on_vectors()))  # positions do
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_pairwise_distances_are_e3_invariant(dtype: torch.dtype) -> None:
     p = randn(2, 10, 3, dtype=dtype)
     result = invariance_error(pairwise_distances, p, Euclidean3d(reflections=True))
@@ -203,7 +187,6 @@ def test_pairwise_distances_are_e3_invariant(dtype: torch.dtype) -> None:
     assert_broken(invariance_error(norms, p, Euclidean3d(reflections=True)))
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_tuple_outputs_with_product(dtype: torch.dtype) -> None:
     E = Euclidean3d(reflections=True)
     p = randn(10, 3, dtype=dtype)
@@ -216,7 +199,6 @@ def test_tuple_outputs_with_product(dtype: torch.dtype) -> None:
     assert_broken(equivariance_error(g, p, E, out))
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_tuple_inputs_with_product(dtype: torch.dtype) -> None:
     E = Euclidean3d(reflections=True)
     x = (randn(10, 3, dtype=dtype, seed=0), randn(10, 3, dtype=dtype, seed=1))  # positions, velocities
@@ -230,7 +212,6 @@ def test_tuple_inputs_with_product(dtype: torch.dtype) -> None:
 # sets and graphs
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("n", [4, 9])
 def test_sum_aggregation_is_permutation_equivariant(n: int, dtype: torch.dtype) -> None:
     x = randn(n, 3, dtype=dtype)
@@ -243,7 +224,6 @@ def test_sum_aggregation_is_permutation_equivariant(n: int, dtype: torch.dtype) 
     assert equivariance_error(lambda z: z + z.sum(-2, keepdim=True), xs, Permutation(n, dim=-2)).holds
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_position_dependent_set_function_is_not_equivariant(dtype: torch.dtype) -> None:
     x = randn(4, 3, dtype=dtype)
     weights = torch.arange(1, 5, dtype=dtype)[:, None]
@@ -262,7 +242,6 @@ def neighbour_sum(data: Data) -> Tensor:
     return torch.zeros_like(data.x).index_add(0, dst, data.x[src])
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("n", [4, 8])
 def test_message_passing_is_graph_permutation_equivariant(n: int, dtype: torch.dtype) -> None:
     data = graph(n, 3 * n, dtype)
@@ -275,7 +254,6 @@ def test_message_passing_is_graph_permutation_equivariant(n: int, dtype: torch.d
     assert torch.equal(data.x, graph(n, 3 * n, dtype).x)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_node_index_dependent_graph_function_is_not_equivariant(dtype: torch.dtype) -> None:
     data = graph(6, 18, dtype)
     label = torch.arange(6, dtype=dtype)[:, None]
@@ -296,7 +274,6 @@ def halve(g: tuple[int, int]) -> tuple[int, int]:
     return (g[0] // 2, g[1] // 2)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_stride_two_pooling_is_equivariant_through_a_homomorphism(dtype: torch.dtype) -> None:
     x = randn(2, 3, 8, 8, dtype=dtype)
     pool = lambda z: F.avg_pool2d(z, 2)  # noqa: E731
@@ -336,7 +313,6 @@ def test_output_that_does_not_fit_the_action_raises() -> None:
         equivariance_error(crop, randn(2, 8, 8, dtype=torch.float32), CyclicShift2d(8, 8))
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_small_groups_are_tested_exhaustively_large_ones_sampled(dtype: torch.dtype) -> None:
     f = lambda z: z.roll(1, -1)  # noqa: E731  # shift-equivariant
     small = equivariance_error(f, randn(4, 4, dtype=dtype), CyclicShift2d(4, 4))
@@ -353,7 +329,6 @@ def test_small_groups_are_tested_exhaustively_large_ones_sampled(dtype: torch.dt
     assert all(r.holds for r in (small, large, fewer, capped, infinite))
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_sampling_is_deterministic(dtype: torch.dtype) -> None:
     x = randn(2, 16, 16, dtype=dtype)
     w = randn(16 * 16, 3, dtype=dtype, seed=1)
@@ -394,7 +369,6 @@ def test_tolerances_shrink_with_precision() -> None:
     assert torch.finfo(torch.float64).eps < tolerance(torch.float64)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_relative_error_values(dtype: torch.dtype) -> None:
     a = randn(3, 4, dtype=dtype)
     tol = tolerance(dtype)
@@ -409,7 +383,6 @@ def test_relative_error_values(dtype: torch.dtype) -> None:
         [a.double().flatten(), b.double()]).norm())) <= tol
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_relative_error_rejects_mismatched_outputs(dtype: torch.dtype) -> None:
     a = randn(3, 4, dtype=dtype)
     with pytest.raises(ValueError, match=r"cannot compare outputs of shapes \[\(3, 4\)\] and \[\(4, 3\)\]"):

@@ -42,7 +42,6 @@ from symlib.groups import (
     Trivial,
 )
 
-DTYPES = [torch.float32, torch.float64]
 #: the dtype group elements of Euclidean3d are stored in
 ELEMENT_DTYPE = torch.float64
 LAWS = settings(deadline=None, max_examples=25, derandomize=True)
@@ -170,7 +169,6 @@ CASE_IDS = [c.name for c in CASES]
 # the laws, for every action
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 @LAWS
 @given(seed=SEEDS)
@@ -288,7 +286,6 @@ def test_samples_are_elements(name: str, G: Action, order: int) -> None:
         assert samples == keys
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("G", [Rot90(), Dihedral4()], ids=repr)
 def test_image_groups_act_faithfully_and_lawfully_on_all_pairs(G: Action, dtype: torch.dtype) -> None:
     """Exhaustive version of the action law; distinct elements give distinct images."""
@@ -304,7 +301,6 @@ def test_image_groups_act_faithfully_and_lawfully_on_all_pairs(G: Action, dtype:
 # concrete, hand-computable actions
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_cyclic_shift_moves_entry_i_to_i_plus_k(dtype: torch.dtype) -> None:
     x = torch.arange(4, dtype=dtype)
     assert torch.equal(CyclicShift1d(4).act(1, x), torch.tensor([3, 0, 1, 2], dtype=dtype))
@@ -314,7 +310,6 @@ def test_cyclic_shift_moves_entry_i_to_i_plus_k(dtype: torch.dtype) -> None:
     assert torch.equal(CyclicShift1d(3, dim=0).act(1, m), m[[2, 0, 1]])
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_cyclic_shift_2d_moves_pixel_i_j_to_i_plus_a_j_plus_b(dtype: torch.dtype) -> None:
     G = CyclicShift2d(4, 5)
     x = torch.zeros(4, 5, dtype=dtype)
@@ -323,7 +318,6 @@ def test_cyclic_shift_2d_moves_pixel_i_j_to_i_plus_a_j_plus_b(dtype: torch.dtype
     assert y[(3 + 2) % 4, (1 + 4) % 5] == 1 and y.sum() == 1
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_rot90_turns_counter_clockwise(dtype: torch.dtype) -> None:
     x = torch.tensor([[1, 2], [3, 4]], dtype=dtype)
     assert torch.equal(Rot90().act(1, x), torch.tensor([[2, 4], [1, 3]], dtype=dtype))
@@ -331,7 +325,6 @@ def test_rot90_turns_counter_clockwise(dtype: torch.dtype) -> None:
     assert torch.equal(Rot90().act(3, x), torch.tensor([[3, 1], [4, 2]], dtype=dtype))
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_dihedral_mirror_then_rotate_by_hand(dtype: torch.dtype) -> None:
     D = Dihedral4()
     x = torch.tensor([[1, 2], [3, 4]], dtype=dtype)
@@ -342,7 +335,6 @@ def test_dihedral_mirror_then_rotate_by_hand(dtype: torch.dtype) -> None:
         assert torch.equal(D.act((0, k), x), Rot90().act(k, x))
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_dihedral_mirror_reverses_rotation(dtype: torch.dtype) -> None:
     """mirror ∘ rot(k) = rot(-k) ∘ mirror: checked on a 3×3 image and in the composition rule."""
     D, m = Dihedral4(), (1, 0)
@@ -361,7 +353,6 @@ def test_dihedral_mirror_reverses_rotation(dtype: torch.dtype) -> None:
     assert D.compose((1, 0), (0, 1)) != D.compose((0, 1), (1, 0))
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_permutation_puts_old_element_p_i_at_position_i(dtype: torch.dtype) -> None:
     x = torch.tensor([10, 20, 30], dtype=dtype)
     p = torch.tensor([2, 0, 1])
@@ -427,7 +418,6 @@ def test_euclidean_rotations_have_haar_mean_zero() -> None:
     assert mean.abs().max() <= HAAR_MEAN_BOUND
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("variant", EUCLIDEAN_VARIANTS, ids=str)
 @LAWS
 @given(seed=SEEDS)
@@ -443,7 +433,6 @@ def test_euclidean_preserves_pairwise_distances(variant: str, dtype: torch.dtype
     assert relative_error(distances(q), distances(p)) <= tolerance(dtype)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("variant", EUCLIDEAN_VARIANTS, ids=str)
 @LAWS
 @given(seed=SEEDS)
@@ -483,7 +472,6 @@ def feature_edges(data: Data) -> Counter:
     return Counter((rows[u], rows[v]) for u, v in data.edge_index.T.tolist())
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @LAWS
 @given(seed=SEEDS, n=st.integers(1, 9), num_edges=st.integers(0, 20))
 def test_graph_relabelling_is_the_same_graph(dtype: torch.dtype, seed: int, n: int, num_edges: int) -> None:
@@ -518,7 +506,6 @@ def test_graph_relabelling_by_hand() -> None:
 # Product
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_product_acts_componentwise_with_one_element(dtype: torch.dtype) -> None:
     E = Euclidean3d(reflections=True)
     P = Product(E, E.on_vectors(), Trivial())
