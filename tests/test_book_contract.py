@@ -80,7 +80,8 @@ def test_dependencies_accept_any_recent_torch() -> None:
     """Lower bounds only: Colab's torch satisfies ``torch>=...`` and pip leaves it alone."""
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     for dep in deps:
-        assert not re.search(r"<|==|~=|!=", dep), f"{dep!r}: an upper bound or pin could force a reinstall on Colab"
+        assert not re.search(r"<|==|~=|!=", dep), (
+            f"{dep!r}: an upper bound or pin could force a reinstall on Colab")
 
 
 def test_install_resolves_against_the_installed_torch(tmp_path: Path) -> None:
@@ -89,8 +90,8 @@ def test_install_resolves_against_the_installed_torch(tmp_path: Path) -> None:
     install nothing besides symlib, and in particular not another torch."""
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     report = tmp_path / "report.json"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--report", str(report), *deps],
-                   check=True, capture_output=True, text=True, timeout=300)
+    pip = [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--report", str(report)]
+    subprocess.run([*pip, *deps], check=True, capture_output=True, text=True, timeout=300)
     installs = sorted(item["metadata"]["name"] for item in json.loads(report.read_text())["install"])
     assert installs == [], f"installing symlib would also install {installs}"
 
@@ -100,17 +101,20 @@ def test_training_chapters_ask_colab_for_a_gpu(path: Path, notebook: nbformat.No
         pytest.skip("this chapter trains nothing: Colab's default runtime is enough")
     fix = f"; run: python scripts/prepare_colab.py notebooks/{path.name}"
     assert notebook.metadata.get("accelerator") == "GPU", 'notebook metadata needs "accelerator": "GPU"' + fix
-    assert notebook.metadata.get("colab", {}).get("gpuType"), 'notebook metadata needs "colab": {"gpuType": ...}' + fix
+    assert notebook.metadata.get("colab", {}).get("gpuType"), (
+        'notebook metadata needs "colab": {"gpuType": ...}' + fix)
 
 
-def test_a_note_on_full_scale_precedes_the_parameters_cell(path: Path, notebook: nbformat.NotebookNode) -> None:
+def test_a_note_on_full_scale_precedes_the_parameters_cell(path: Path,
+                                                           notebook: nbformat.NotebookNode) -> None:
     cells = notebook.cells
     i = next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", []))
     note = cells[i - 1]
     fix = f"; run: python scripts/prepare_colab.py notebooks/{path.name}"
     assert note.cell_type == "markdown", "a markdown note must come right before the parameters cell" + fix
     assert 'SCALE = "full"' in note.source and "Colab" in note.source, note.source
-    assert f"papermill notebooks/{path.name}" in note.source, "the note gives the papermill command for this chapter"
+    assert f"papermill notebooks/{path.name}" in note.source, (
+        "the note gives the papermill command for this chapter")
     if COLAB.trains(notebook):
         assert "GPU" in note.source
 
@@ -161,13 +165,15 @@ def test_bibliography_has_no_duplicate_keys() -> None:
 
 
 # "Zaheer et al. (2017)", "Cohen & Welling 2016", "Greydanus 2020": a paper named in prose or a docstring.
-_NAMED_PAPER = re.compile(r"\b([A-Z][a-zA-Z-]+)(?: et al\.?| (?:&|and) [A-Z][a-zA-Z-]+)?,? \(?((?:19|20)\d\d)\b")
+_NAMED_PAPER = re.compile(r"\b([A-Z][a-zA-Z-]+)"                      # the (first) author's surname
+                          r"(?: et al\.?| (?:&|and) [A-Z][a-zA-Z-]+)?"    # "et al." or a second author
+                          r",? \(?((?:19|20)\d\d)\b")                     # the year
 
 
 def _bib_authors_years() -> list[tuple[str, str]]:
     entries = re.findall(r"^@\w+\{[^,]+,(.*?)^\}", BIB.read_text(), re.M | re.S)
-    return [(re.search(r"author\s*=\s*\{(.*)\}", e).group(1), re.search(r"year\s*=\s*\{(\d{4})\}", e).group(1))
-            for e in entries]
+    return [(re.search(r"author\s*=\s*\{(.*)\}", e).group(1),
+             re.search(r"year\s*=\s*\{(\d{4})\}", e).group(1)) for e in entries]
 
 
 def test_every_paper_named_in_the_book_or_library_is_in_the_bibliography() -> None:
@@ -175,7 +181,8 @@ def test_every_paper_named_in_the_book_or_library_is_in_the_bibliography() -> No
                                          *ROOT.glob("book/*.md")]}
     texts |= {p: _markdown(nbformat.read(p, as_version=4)) for p in NOTEBOOKS}
     entries = _bib_authors_years()
-    missing = {f"{p.relative_to(ROOT)}: {m.group(0)}" for p, text in texts.items() for m in _NAMED_PAPER.finditer(text)
+    missing = {f"{p.relative_to(ROOT)}: {m.group(0)}"
+               for p, text in texts.items() for m in _NAMED_PAPER.finditer(text)
                if not any(m.group(1) in authors and year == m.group(2) for authors, year in entries)}
     assert not missing, f"named but not in book/references.bib: {sorted(missing)}"
     assert _NAMED_PAPER.search("as Satorras et al. 2021 show") and not _NAMED_PAPER.search("in 2021 we")

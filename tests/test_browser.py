@@ -42,8 +42,9 @@ HTML = Path(os.environ.get("SYMLIB_BOOK_HTML", ROOT / "_build" / "html")).resolv
 SHOTS = HTML.parent / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 # As root in a container Chromium needs --no-sandbox; the rest keep it off this machine's closed network.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-quic",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-quic", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
 VIEWPORT = {"width": 1280, "height": 900}
 SHOT_HEIGHT = 16_000  # px: full-page screenshots stop there (the API page is ~100,000 px tall)
 TIMEOUT_MS = 30_000
@@ -127,7 +128,8 @@ MATH = """() => {
   const els = [...document.querySelectorAll('.math')];
   return {
     total: els.length,
-    unrendered: els.filter(e => !e.querySelector('mjx-container')).map(e => e.textContent.trim().slice(0, 80)),
+    unrendered: els.filter(e => !e.querySelector('mjx-container'))
+                   .map(e => e.textContent.trim().slice(0, 80)),
     errors: [...document.querySelectorAll('mjx-merror, [data-mjx-error]')]
               .map(e => (e.getAttribute('data-mjx-error') || e.textContent).slice(0, 120)),
   };
@@ -139,7 +141,9 @@ IMAGES = """async () => {
   const imgs = [...document.images];
   imgs.forEach(i => { i.loading = 'eager'; });
   const settle = i => i.complete ? Promise.resolve()
-      : new Promise(r => { i.addEventListener('load', r); i.addEventListener('error', r); setTimeout(r, 10000); });
+      : new Promise(r => {
+          i.addEventListener('load', r); i.addEventListener('error', r); setTimeout(r, 10000);
+        });
   await Promise.all(imgs.map(settle));
   const transparency = img => {
     const c = document.createElement('canvas');
@@ -168,8 +172,10 @@ LINKS_AND_IDS = """() => ({
 # something was not parsed or not typeset.
 LEAKED_MARKUP = r"""() => {
   const bad = /\{(term|cite|glue|glue:text|doc|ref|numref|eq|math)\}`|^\s*:::|:class:|\\\(|\\\[|\$\$/m;
-  const skip = 'code, pre, script, style, textarea, mjx-container, .highlight, .cell_input, .output, .cell_output';
-  const walker = document.createTreeWalker(document.querySelector('main') || document.body, NodeFilter.SHOW_TEXT);
+  const skip = 'code, pre, script, style, textarea, mjx-container, .highlight, .cell_input, .output, '
+             + '.cell_output';
+  const walker = document.createTreeWalker(document.querySelector('main') || document.body,
+                                           NodeFilter.SHOW_TEXT);
   const found = [];
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
     if (n.parentElement && n.parentElement.closest(skip)) continue;
@@ -270,7 +276,8 @@ def _visit(context, base: str, path: str, colab: str | None) -> PageReport:
 
     page.evaluate(WAIT_FOR_MATH)
     math = page.evaluate(MATH)
-    report.math_total, report.math_unrendered, report.math_errors = math["total"], math["unrendered"], math["errors"]
+    report.math_total, report.math_unrendered = math["total"], math["unrendered"]
+    report.math_errors = math["errors"]
     images = page.evaluate(IMAGES)
     report.images = len(images)
     report.broken_images = [i["src"] for i in images if not i["ok"]]
@@ -344,7 +351,8 @@ def _write_report(reports: dict[str, PageReport], search: int, seconds: float) -
         "",
         f"- {sum(r.math_total for r in reports.values())} math elements typeset by local MathJax",
         (f"- {sum(r.images for r in reports.values())} images loaded, "
-         f"{sum(r.figures for r in reports.values())} of them figures checked opaque (readable in dark mode)"),
+         f"{sum(r.figures for r in reports.values())} of them figures checked opaque "
+         "(readable in dark mode)"),
         f"- {sum(len(r.links) for r in reports.values())} links followed to their file and anchor",
         (f"- {len(chapters)} chapters: Colab button, glossary links "
          f"({sum(r.glossary_links for r in chapters)}), full-scale note, hidden solutions"),
@@ -356,9 +364,10 @@ def _write_report(reports: dict[str, PageReport], search: int, seconds: float) -
     lines += [f"| {r.path} | {r.seconds:.1f} | {r.math_total} | {r.images} | {len(r.links)} | "
               f"{len(r.console_errors)} | {len(r.external_requests)} |" for r in reports.values()]
     (SHOTS / "report.md").write_text("\n".join(lines) + "\n")
-    data = {path: {k: v for k, v in asdict(r).items() if k not in ("links", "ids")} for path, r in reports.items()}
-    (SHOTS / "report.json").write_text(json.dumps({"seconds": seconds, "search_results": search, "pages": data},
-                                                  indent=1))
+    data = {path: {k: v for k, v in asdict(r).items() if k not in ("links", "ids")}
+            for path, r in reports.items()}
+    summary = {"seconds": seconds, "search_results": search, "pages": data}
+    (SHOTS / "report.json").write_text(json.dumps(summary, indent=1))
 
 
 # --- The checks ----------------------------------------------------------------------------------
@@ -451,7 +460,8 @@ def test_every_chapter_shows_how_to_run_at_full_scale(crawl: dict[str, PageRepor
 
 def test_exercise_solutions_start_hidden_and_open_on_click(crawl: dict[str, PageReport]) -> None:
     problems = {p: asdict(crawl[p]) for p in _chapters()
-                if not (crawl[p].solutions and crawl[p].solutions_hidden and crawl[p].solutions_open_on_click)}
+                if not (crawl[p].solutions and crawl[p].solutions_hidden
+                        and crawl[p].solutions_open_on_click)}
     assert not {p: {k: r[k] for k in ("solutions", "solutions_hidden", "solutions_open_on_click")}
                 for p, r in problems.items()}
 

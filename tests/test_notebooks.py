@@ -76,7 +76,8 @@ def test_no_errors_warnings_or_figure_reprs_in_outputs(notebook: nbformat.Notebo
             data = out.get("data", {})
             if "image/png" not in data:  # a figure's own display carries its repr beside the image
                 text = data.get("text/plain", "")
-                assert not re.search(r"<Figure size|<matplotlib\.", text), f"leaked repr in cell:\n{cell.source}"
+                assert not re.search(r"<Figure size|<matplotlib\.", text), (
+                    f"leaked repr in cell:\n{cell.source}")
 
 
 def test_ends_with_claims_summary_and_exercises(notebook: nbformat.NotebookNode) -> None:
@@ -92,7 +93,8 @@ def test_noisy_cells_are_marked_one_by_one(notebook: nbformat.NotebookNode) -> N
     for cell in _code_cells(notebook):
         outputs = [o for o in cell.outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
         if outputs:
-            assert "nbval-ignore-output" in cell.metadata.get("tags", []), "a widget cell's output is not reproducible"
+            assert "nbval-ignore-output" in cell.metadata.get("tags", []), (
+                "a widget cell's output is not reproducible")
 
 
 def test_every_ignored_output_says_why(notebook: nbformat.NotebookNode) -> None:

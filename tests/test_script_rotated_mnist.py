@@ -28,7 +28,8 @@ def script():
 def test_the_paper_architectures(script) -> None:
     """28×28 in, 10 logits out; P4CNN invariant to 90° turns, Z2CNN not; similar sizes."""
     torch.manual_seed(0)
-    z2, p4 = script.CohenWellingCNN("z2", 20, 0.3).double().eval(), script.CohenWellingCNN("p4", 10, 0.0).double().eval()
+    z2 = script.CohenWellingCNN("z2", 20, 0.3).double().eval()
+    p4 = script.CohenWellingCNN("p4", 10, 0.0).double().eval()
     x = torch.randn(2, 1, 28, 28, dtype=torch.float64)
     assert z2(x).shape == p4(x).shape == (2, 10)
     assert invariance_error(p4, x, Rot90()).max <= tolerance(torch.float64)

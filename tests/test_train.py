@@ -46,7 +46,7 @@ def test_regression_learns_and_records() -> None:
 
     model.eval()
     hist = fit(model, mse, data, steps=23, lr=1e-2, evaluate=evaluate, eval_every=10,
-               callback=lambda s, l: calls.append((s, l)), **COMMON)
+               callback=lambda step, loss: calls.append((step, loss)), **COMMON)
     assert isinstance(hist, History)
     assert hist.step == list(range(1, 24))
     assert len(hist.loss) == 23 and all(isinstance(v, float) for v in hist.loss)
@@ -135,7 +135,7 @@ def test_checkpoint_is_weights_only_and_finished_run_returns(tmp_path) -> None:
     calls: list[int] = []
     fresh = mlp()
     again = fit(fresh, mse, regression_data(), steps=6, checkpoint=path,
-                callback=lambda s, l: calls.append(s), **COMMON)
+                callback=lambda step, _loss: calls.append(step), **COMMON)
     assert again == hist and calls == []
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), fresh.state_dict().values()))
 
