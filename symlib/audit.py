@@ -86,6 +86,13 @@ class Audit:
                 return row
         raise KeyError(f"no symmetry {name!r} in this audit; audited: {[r.symmetry for r in self.rows]}")
 
+    def errors(self, dtype: torch.dtype | str) -> dict[str, float]:
+        """Every symmetry's error in one precision: ``{symmetry name: relative error}``."""
+        key = str(dtype).removeprefix("torch.")
+        if key not in self.dtypes:
+            raise KeyError(f"{key} was not audited; audited: {self.dtypes}")
+        return {r.symmetry: r.errors[key] for r in self.rows}
+
     def holding(self) -> list[str]:
         """Names of the symmetries that hold."""
         return [r.symmetry for r in self.rows if r.holds]
