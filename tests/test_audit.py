@@ -83,3 +83,54 @@ def test_call_says_how_to_apply_a_model_of_several_arguments() -> None:
     both = Symmetry("permute rows of both", Product(Permutation(5), Permutation(5)), Permutation(5))
     report = audit(bilinear, x, [both], call=lambda m, inputs: m(*inputs))
     assert report["permute rows of both"].holds
+
+
+def test_a_row_may_say_how_to_call_the_model() -> None:
+    """One audit, two views of a transformer: per-token features (a row with its own call) and the
+    pooled output (the default call); and the audit's call is the default for rows without one."""
+    from symlib.audit import token_symmetries
+    from symlib.layers.attention import TransformerClassifier
+
+    torch.manual_seed(0)
+    model, tokens = TransformerClassifier(20, 3, dim=16, layers=1), torch.randint(20, (2, 6))
+    rows = token_symmetries(6, features=lambda m, t: m.features(t))
+    report = audit(model, tokens, rows)
+    names = ["token permutation (features)", "token permutation (pooled)"]
+    assert [r.symmetry for r in report.rows] == names and report.holding() == names
+    assert [r.kind for r in report.rows] == ["equivariant", "invariant"]
+    positional = TransformerClassifier(20, 3, dim=16, layers=1, positional="sinusoidal")
+    assert audit(positional, tokens, rows).holding() == []
+    assert token_symmetries(6)[0].name == "token permutation (pooled)" and len(token_symmetries(6)) == 1
+    # the audit's call applies to rows without their own
+    summed = audit(lambda x: x, tokens.double(), [rows[1]], call=lambda f, t: f(t).sum(1))
+    assert summed.holding() == ["token permutation (pooled)"]
+
+
+def test_catalogues_for_images_sets_and_graphs() -> None:
+    from torch_geometric.data import Data
+
+    from symlib.audit import graph_symmetries, image_symmetries, set_symmetries
+
+    assert [s.name for s in image_symmetries(6)] == ["translation", "rotation by 90°"]
+    assert [s.name for s in image_symmetries(6, 4)] == ["translation"]          # no 90° turn of 6×4
+    pooled = lambda x: x.sum(dim=(-1, -2))  # noqa: E731
+    assert audit(pooled, torch.randn(2, 1, 6, 6), image_symmetries(6)).holding() == ["translation",
+                                                                                      "rotation by 90°"]
+    assert audit(lambda x: x.sum(0), torch.randn(5, 3), set_symmetries(5)).holding() == ["permutation"]
+    assert audit(lambda x: x[0], torch.randn(5, 3), set_symmetries(5)).holding() == []
+    ring = torch.tensor([[0, 1, 2, 3], [1, 2, 3, 0]])
+    graph = Data(x=torch.randn(4, 2), edge_index=torch.cat([ring, ring.flip(0)], 1))
+
+    def degree_times_x(d: Data) -> torch.Tensor:  # node-wise: equivariant; summed: invariant
+        return torch.bincount(d.edge_index[1], minlength=d.num_nodes)[:, None] * d.x
+    assert audit(degree_times_x, graph, graph_symmetries(4)).holding() == ["relabelling"]
+    summed = audit(lambda d: degree_times_x(d).sum(0), graph, graph_symmetries(4, invariant=True))
+    assert summed["relabelling"].kind == "invariant" and summed["relabelling"].holds
+
+
+def test_errors_by_dtype_and_the_input_device() -> None:
+    report = audit(_circular_cnn(), torch.randn(2, 1, 6, 6), SYMS[:2])
+    assert set(report.errors(torch.float64)) == {"translation", "rotation by 90°"}
+    assert report.errors("float32")["translation"] == report["translation"].errors["float32"]
+    with pytest.raises(KeyError, match="float16 was not audited"):
+        report.errors(torch.float16)

@@ -186,3 +186,12 @@ def test_every_paper_named_in_the_book_or_library_is_in_the_bibliography() -> No
                if not any(m.group(1) in authors and year == m.group(2) for authors, year in entries)}
     assert not missing, f"named but not in book/references.bib: {sorted(missing)}"
     assert _NAMED_PAPER.search("as Satorras et al. 2021 show") and not _NAMED_PAPER.search("in 2021 we")
+
+
+def test_the_api_reference_documents_every_module() -> None:
+    """book/api.md is written by hand, module by module: a new module must get its section."""
+    api = (ROOT / "book" / "api.md").read_text()
+    modules = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+               for p in (ROOT / "symlib").rglob("*.py")}
+    missing = sorted(m for m in modules if f".. automodule:: {m}\n" not in api)
+    assert not missing, f"add to book/api.md: {missing}"

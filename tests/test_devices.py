@@ -22,7 +22,6 @@ from typing import Any
 
 import pytest
 import torch
-from helpers import assert_matches
 from torch import nn
 from torch_geometric.data import Batch, Data
 
@@ -40,6 +39,8 @@ from symlib.layers.gconv import GCNN
 from symlib.layers.graphs import GNN
 from symlib.layers.ipa import InvariantPointAttention, frames_from_points
 from symlib.layers.sets import DeepSets
+
+from helpers import assert_matches
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 

@@ -14,7 +14,6 @@ from collections.abc import Callable
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import BROKEN_FACTOR, assert_broken
 from torch import Tensor
 from torch_geometric.data import Data
 
@@ -38,6 +37,8 @@ from symlib.groups import (
     Rot90,
     Trivial,
 )
+
+from helpers import BROKEN_FACTOR, assert_broken
 
 pytestmark = pytest.mark.usefixtures("single_threaded_torch")  # tiny tensors: see tests/conftest.py
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from helpers import assert_broken, assert_equivariant, assert_invariant, assert_matches
 
 from symlib.equivariance import equivariance_error, tolerance
 from symlib.groups import CyclicShift1d
+
+from helpers import assert_broken, assert_equivariant, assert_invariant, assert_matches
 
 SHIFTS = CyclicShift1d(8)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from helpers import assert_equivariant, assert_invariant, assert_matches
 from torch import nn
 
 from symlib.equivariance import invariance_error
@@ -15,6 +14,8 @@ from symlib.layers.attention import (
     TransformerClassifier,
     sinusoidal_encoding,
 )
+
+from helpers import assert_equivariant, assert_invariant, assert_matches
 
 pytestmark = pytest.mark.usefixtures("single_threaded_torch")
 

@@ -11,8 +11,9 @@ from symlib.equivariance import equivariance_error, invariance_error, relative_e
 from symlib.groups import Euclidean3d, Permutation, Product
 from symlib.layers.breaking import AtomScorer, LabFrameTerm, Relaxed, canonical_choice
 
+from helpers import DEEP_STACK_FACTOR, assert_equivariant, assert_invariant
+
 pytestmark = pytest.mark.usefixtures("single_threaded_torch")
-DTYPES = [torch.float32, torch.float64]
 E3 = Euclidean3d(reflections=True)
 RELABEL, RELABEL_OUT = Product(*[Permutation(8, dim=1)] * 3), Permutation(8, dim=1)
 
@@ -29,21 +30,20 @@ def _scorer(dtype: torch.dtype, **kwargs: object) -> AtomScorer:
     return AtomScorer(hidden=16, layers=2, **kwargs).to(dtype)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
 def test_scores_are_e3_invariant_and_permutation_equivariant(dtype: torch.dtype) -> None:
     model = _scorer(dtype)
     pos, types, mask = _generic(dtype)
-    tol = 10 * tolerance(dtype)
-    assert invariance_error(lambda p: model(p, types, mask), pos, E3).max <= tol
-    assert equivariance_error(lambda x: model(*x), (pos, types, mask), RELABEL, RELABEL_OUT).max <= tol
+    assert_invariant(lambda p: model(p, types, mask), pos, E3, dtype=dtype)
+    assert_equivariant(lambda x: model(*x), (pos, types, mask), RELABEL, RELABEL_OUT, dtype=dtype)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
 def test_equivalent_atoms_get_equal_scores(dtype: torch.dtype) -> None:
     mols = ring_molecules(50, seed=4, dtype=dtype)
     with torch.no_grad():
         scores = _scorer(dtype)(mols.pos, mols.types, mols.mask)
-    assert float(orbit_spread(scores, mols.orbit, mols.mask).max()) <= 100 * tolerance(dtype)
+    # orbit_spread is relative to the largest |score| of a molecule, not to each score: rounding
+    # relative to a small score can be larger, hence the deep-stack slack
+    assert float(orbit_spread(scores, mols.orbit, mols.mask).max()) <= DEEP_STACK_FACTOR * tolerance(dtype)
     assert float(orbit_spread(scores, torch.zeros_like(mols.orbit), mols.mask).median()) > 1e-3
 
 

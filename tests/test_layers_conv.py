@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-from helpers import assert_invariant, assert_matches
 from torch import nn
 
 from symlib.equivariance import relative_error
 from symlib.layers import count_parameters
 from symlib.layers.conv import LocallyConnected2d
+
+from helpers import assert_invariant, assert_matches
 
 
 @pytest.mark.parametrize("k", [1, 3, 5])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from helpers import assert_broken, assert_equivariant, assert_invariant, assert_matches
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import Tensor, nn
@@ -19,6 +18,8 @@ from symlib.groups import CyclicShift1d, Dihedral4, Permutation, Rot90
 from symlib.layers import count_parameters
 from symlib.layers.equivariant import EquivariantLinear
 from symlib.solve import cyclic, grid_rotations, so3_vectors, solve, symmetric, tensor
+
+from helpers import assert_broken, assert_equivariant, assert_invariant, assert_matches
 
 pytestmark = pytest.mark.usefixtures("single_threaded_torch")  # tiny tensors: see tests/conftest.py
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-from helpers import assert_equivariant, assert_invariant, assert_matches
 from torch import nn
 
 from symlib.equivariance import invariance_error
 from symlib.groups import Dihedral4, OnFeatureMaps, Rot90
 from symlib.layers import count_parameters
 from symlib.layers.gconv import GCNN, GroupConv, LiftingConv, group_pool
+
+from helpers import assert_equivariant, assert_invariant, assert_matches
 
 pytestmark = pytest.mark.usefixtures("single_threaded_torch")
 GROUPS = [("p4", Rot90()), ("p4m", Dihedral4())]

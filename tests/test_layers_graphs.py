@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-from helpers import assert_equivariant, assert_invariant, assert_matches
 from torch_geometric.data import Batch, Data
 
 from symlib.data.graphs import cycle_graph, erdos_renyi
 from symlib.equivariance import equivariance_error
 from symlib.groups import GraphPermutation, Permutation
 from symlib.layers.graphs import GNN, AdjacencyMLP, MessagePassingLayer, check_graph
+
+from helpers import assert_equivariant, assert_invariant, assert_matches
 
 pytestmark = pytest.mark.usefixtures("single_threaded_torch")
 AGGR = ["sum", "mean", "max"]

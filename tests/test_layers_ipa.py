@@ -6,12 +6,13 @@ import math
 
 import pytest
 import torch
-from helpers import assert_invariant
 
 from symlib.data.proteins import ANGLES, BONDS, random_backbone
 from symlib.equivariance import invariance_error, tolerance
 from symlib.groups import Euclidean3d, Product, Trivial
 from symlib.layers.ipa import InvariantPointAttention, check_rotations, frames_from_points
+
+from helpers import assert_invariant
 
 pytestmark = pytest.mark.usefixtures("single_threaded_torch")
 

@@ -7,7 +7,6 @@ from functools import partial
 
 import pytest
 import torch
-from helpers import assert_equivariant, assert_invariant, assert_matches
 from torch_geometric.data import Data
 
 from symlib.equivariance import invariance_error
@@ -15,6 +14,8 @@ from symlib.groups import GraphPermutation, Permutation
 from symlib.layers import mlp
 from symlib.layers.sets import DeepSets, EquivariantSetLayer, PaddedMLP, check_sets, pool, to_padded
 from symlib.solve import solve, symmetric
+
+from helpers import assert_equivariant, assert_invariant, assert_matches
 
 pytestmark = pytest.mark.usefixtures("single_threaded_torch")
 REDUCE = ["sum", "mean", "max"]

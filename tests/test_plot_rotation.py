@@ -1,4 +1,5 @@
-"""symlib.plot: rotating a particle system about the z axis, and the rotation explorer widget."""
+"""symlib.plot: panels of a particle system turned about the z axis, and the rotation explorer widget
+(the rotation itself, symlib.geometry.rotate_about_z, is tested in test_geometry.py)."""
 
 from __future__ import annotations
 
@@ -17,20 +18,6 @@ def _system(n: int = 4) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(0)
     return (torch.randn(n, 3, generator=g, dtype=torch.float64),
             torch.randn(n, 3, generator=g, dtype=torch.float64), torch.ones(n, dtype=torch.float64))
-
-
-def test_rotate_about_z_turns_x_into_y_and_keeps_z() -> None:
-    x = torch.tensor([[1.0, 0.0, 2.0]], dtype=torch.float64)
-    y = plot.rotate_about_z(x, 90)
-    assert torch.allclose(y, torch.tensor([[0.0, 1.0, 2.0]], dtype=torch.float64), atol=1e-15)
-    assert torch.allclose(plot.rotate_about_z(plot.rotate_about_z(x, 30), -30), x, atol=1e-15)
-
-
-def test_rotate_about_a_centre_leaves_the_centre_fixed() -> None:
-    c = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
-    assert torch.allclose(plot.rotate_about_z(c[None], 77, c), c[None], atol=1e-14)
-    with pytest.raises(ValueError, match=r"\[\.\.\., 3\]"):
-        plot.rotate_about_z(torch.zeros(2, 2), 10)
 
 
 def test_panels_draw_both_predictions_and_check_shapes() -> None:

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from ddp_problem import loss_fn, make_data, make_model
 
 from symlib.train import fit
+
+from ddp_problem import loss_fn, make_data, make_model
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 
