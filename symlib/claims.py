@@ -1,11 +1,19 @@
-"""A chapter's checked claims: the last cell of every chapter.
+"""A chapter's checked claims.
 
-Every claim the prose makes is restated here as a condition computed by the notebook. Each claim
-prints one deterministic line; leaving the block raises :class:`ClaimFailed` if any was false, so
-``pytest --nbval`` fails the moment the book stops being true::
+Every claim the prose makes is restated as a condition computed by the notebook, in the cell that
+measures it. Each claim prints one deterministic line; the chapter's last cell closes the record,
+reprints every claim, and raises :class:`ClaimFailed` if any was false, so ``pytest --nbval`` fails
+the moment the book stops being true::
+
+    claims = symlib.Claims("00 · the calculation")          # once, after the imports
+    ...
+    claims.check("a 3×3 conv has 1,728 weights", n_conv == 1_728)   # next to its evidence
+    ...
+    claims.close()                                           # the last cell
+
+The block form checks and closes in one cell::
 
     with symlib.Claims("00 · the calculation") as claims:
-        claims.check("a 3×3 conv has 1,728 weights", n_conv == 1_728)
         claims.check("the ratio is above 5,500", ratio > 5_500)
 
 With ``SYMLIB_RECORD=DIR`` set, every claim and every glued value is also appended, as one JSON line,
@@ -65,20 +73,30 @@ class Claims:
     def failed(self) -> list[str]:
         return [s for s, ok in self.results if not ok]
 
-    def __enter__(self) -> Claims:
+    def close(self) -> None:
+        """Reprint every claim checked so far, then raise :class:`ClaimFailed` if any was false (or if
+        none was checked); the last cell of a chapter."""
         print(f"Claims of chapter {self.chapter}")
-        return self
+        for statement, ok in self.results:
+            print(f"{'✓' if ok else '✗ FALSE'}  {statement}")
+        self._verdict()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if exc_type is not None:
-            return
+    def _verdict(self) -> None:
         if not self.results:
             raise ClaimFailed(f"chapter {self.chapter} checked no claims")
         if self.failed:
             raise ClaimFailed(f"{len(self.failed)} of {len(self.results)} claims are false: "
                               + "; ".join(self.failed))
         print(f"all {len(self.results)} claims hold")
+
+    def __enter__(self) -> Claims:
+        print(f"Claims of chapter {self.chapter}")
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self._verdict()
 
 
 #: Significant digits a glued float keeps (at least two decimals): one or two more than the prose shows.

@@ -40,7 +40,7 @@ from tqdm.auto import tqdm
 
 from symlib.config import default_device, progress_enabled
 
-__all__ = ["History", "NonFiniteLossError", "fit", "step_flops", "to_device"]
+__all__ = ["History", "NonFiniteLossError", "fit", "step_flops", "to_device", "train"]
 
 
 class NonFiniteLossError(RuntimeError):
@@ -70,6 +70,24 @@ class History:
                 return record[key]
         known = sorted({k for r in self.evals for k in r} | ({"loss"} if self.loss else set()))
         raise KeyError(f"no recorded value for {key!r}; recorded: {known}")
+
+    def at(self, step: int) -> dict[str, float]:
+        """The evaluation recorded at ``step``: ``{"step": step, metric: value, ...}``."""
+        for record in self.evals:
+            if record["step"] == step:
+                return record
+        raise KeyError(f"no evaluation at step {step}; evaluated at {[r['step'] for r in self.evals]}")
+
+    def series(self, key: str) -> tuple[list[int], list[float]]:
+        """``(steps, values)`` of eval metric ``key`` over training (``"loss"``: every training step)."""
+        if key == "loss":
+            return list(self.step), list(self.loss)
+        pairs = [(r["step"], r[key]) for r in self.evals if key in r]
+        if not pairs:
+            known = sorted({k for r in self.evals for k in r} - {"step"})
+            raise KeyError(f"no evaluation recorded {key!r}; recorded: {known}")
+        steps, values = zip(*pairs)
+        return list(steps), list(values)
 
 
 def to_device(batch: Any, device: torch.device | str) -> Any:
@@ -336,3 +354,22 @@ def fit(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], dat
         bar.close()
         model.train(was_training)
     return history
+
+
+def train(make: Callable[[], nn.Module], loss_fn: Callable[[nn.Module, Any], torch.Tensor],
+          data: Dataset | Sequence, *, seed: int = 0, **kwargs: Any) -> tuple[nn.Module, History]:
+    """Build a model with ``make()`` under ``torch.manual_seed(seed)`` and train it with :func:`fit`
+    (same ``seed``, and every other keyword of ``fit``); return ``(model, history)``.
+
+    One seed decides the whole run, initial weights included: ``train(lambda: EGNN(64, 4), loss, data,
+    seed=s, steps=1000, batch_size=100)`` is the same run on every call, and runs that differ only in
+    ``seed`` are independent repetitions.
+    """
+    if isinstance(make, nn.Module) or not callable(make):
+        raise TypeError("make must be a function that builds the model (e.g. `lambda: EGNN(64, 4)`), "
+                        f"got {type(make).__name__}; to train an existing model call fit()")
+    torch.manual_seed(seed)
+    model = make()
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"make() must return an nn.Module, got {type(model).__name__}")
+    return model, fit(model, loss_fn, data, seed=seed, **kwargs)

@@ -167,3 +167,19 @@ def test_glue_stores_floats_at_the_precision_the_prose_needs(monkeypatch, value,
     monkeypatch.setattr(myst_nb, "glue", lambda name, v, display: kept.setdefault(name, v))
     claims.glue("x", value)
     assert kept["x"] == stored and type(kept["x"]) is type(stored)
+
+
+def test_claims_checked_across_cells_close_at_the_end(capsys: pytest.CaptureFixture[str]) -> None:
+    claims = Claims("99 · spread out")
+    assert claims.check("one holds", True)
+    assert capsys.readouterr().out == "✓  one holds\n"             # printed where it is checked
+    claims.check("two holds", 1 < 2)
+    claims.close()
+    assert capsys.readouterr().out == ("✓  two holds\nClaims of chapter 99 · spread out\n✓  one holds\n"
+                                       "✓  two holds\nall 2 claims hold\n")
+    late = Claims("99")
+    late.check("false", False)
+    with pytest.raises(ClaimFailed, match="1 of 1 claims are false: false"):
+        late.close()
+    with pytest.raises(ClaimFailed, match="checked no claims"):
+        Claims("empty").close()

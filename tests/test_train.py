@@ -295,3 +295,36 @@ def test_step_flops_counts_forward_and_backward_and_leaves_the_model_alone() -> 
     assert flops == 6 * 8 * 5 * 3
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert all(p.grad is None for p in model.parameters())
+
+
+def test_train_seeds_the_initial_weights_too() -> None:
+    """train(make, ...) is a pure function of its seed: same seed, same weights and history; the
+    global RNG state before the call does not matter."""
+    from symlib.train import train
+
+    def make() -> nn.Module:
+        return nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1))
+
+    torch.manual_seed(1)
+    a, hist_a = train(make, mse, regression_data(), seed=5, steps=7, **COMMON)
+    torch.manual_seed(2)
+    b, hist_b = train(make, mse, regression_data(), seed=5, steps=7, **COMMON)
+    _, hist_c = train(make, mse, regression_data(), seed=6, steps=7, **COMMON)
+    assert hist_a == hist_b and hist_a != hist_c
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    with pytest.raises(TypeError, match="function that builds the model"):
+        train(make(), mse, regression_data(), steps=1, **COMMON)
+    with pytest.raises(TypeError, match="must return an nn.Module"):
+        train(lambda: 3, mse, regression_data(), steps=1, **COMMON)
+
+
+def test_history_answers_at_and_series() -> None:
+    hist = History(step=[1, 2, 3], loss=[3.0, 2.0, 1.0],
+                   evals=[{"step": 2, "test": 0.5}, {"step": 3, "test": 0.25, "acc": 0.9}])
+    assert hist.at(3) == {"step": 3, "test": 0.25, "acc": 0.9}
+    assert hist.series("test") == ([2, 3], [0.5, 0.25]) and hist.series("acc") == ([3], [0.9])
+    assert hist.series("loss") == ([1, 2, 3], [3.0, 2.0, 1.0])
+    with pytest.raises(KeyError, match=r"no evaluation at step 1; evaluated at \[2, 3\]"):
+        hist.at(1)
+    with pytest.raises(KeyError, match="no evaluation recorded 'valid'"):
+        hist.series("valid")

@@ -1,5 +1,29 @@
 """Layers the chapters build, one module per family: ``conv``, ``equivariant``, ``gconv``, ``sets``,
-``graphs``, ``egnn``, ``ipa``, ``attention``, and ``breaking`` (ways to break an exact symmetry)."""
+``graphs``, ``egnn``, ``ipa``, ``attention``, and ``breaking`` (ways to break an exact symmetry).
+
+**Forward conventions**, one per kind of input (torch_geometric's: layers and models take tensors in
+their family's layout; a model whose nodes carry several named fields takes a ``Data``):
+
+==============  ====================================================================================
+images          ``f(x)``, ``x [B, C, H, W]`` (``conv``, ``gconv``, ``equivariant``)
+sets            ``f(x, batch)``: the elements of all sets stacked, ``x [N, F]``, and ``batch [N]``
+                naming each element's set (torch_geometric's batch vector; ``sets``)
+graphs          ``f(x, edge_index, batch)``: node features ``x [N, F]``, ``edge_index [2, E]`` (source,
+                target), ``batch [N]``; a layer takes ``(x, edge_index)`` (``graphs``)
+particles       layers ``EGNNLayer(h, x, v, edge_index, edge_attr)``; models ``f(data)`` with
+                ``data.pos, data.vel [N, 3]``, ``data.charges [N, 1]``, ``data.edge_index``, built by
+                :func:`symlib.data.nbody.as_graph` (``egnn``)
+molecules       padded: ``f(pos [B, N, 3], types [B, N], mask [B, N], ...)`` (``breaking``)
+protein frames  ``f(s [B, N, c_s], z [B, N, N, c_z], rotations [B, N, 3, 3], translations [B, N, 3],
+                mask [B, N])`` (``ipa``)
+tokens          ``f(x [B, N, d])`` for a layer, ``f(tokens [B, N])`` for a classifier (``attention``)
+==============  ====================================================================================
+
+Widths are ``in_features``/``out_features`` for features per element, node or token, and
+``in_channels``/``out_channels`` for image channels. A ``mask`` is ``True`` where an element
+exists; the one exception keeps PyTorch's own name and meaning: ``key_padding_mask`` (attention) is
+``True`` at padding, as in ``nn.MultiheadAttention``.
+"""
 
 from collections.abc import Sequence
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+from torch_geometric.data import Data
 from torch_geometric.utils import scatter
 
 from symlib.layers import mlp
@@ -38,6 +39,20 @@ def _check_graph(h: Tensor, x: Tensor, edge_index: Tensor) -> None:
     if edge_index.dim() != 2 or edge_index.shape[0] != 2 or edge_index.dtype != torch.long:
         raise ValueError(f"edge_index must be a long tensor [2, E], got {edge_index.dtype} "
                          f"{tuple(edge_index.shape)}")
+
+
+def _particles(data: Data, who: str) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """``pos, vel [N, 3]``, ``charges [N, 1]``, ``edge_index [2, E]`` of a particle graph, checked."""
+    missing = [k for k in ("pos", "vel", "charges", "edge_index") if getattr(data, k, None) is None]
+    if missing:
+        raise ValueError(f"{who} takes a torch_geometric Data with pos, vel, charges and edge_index "
+                         f"(e.g. symlib.data.nbody.as_graph); missing: {missing}")
+    x, v, q = data.pos, data.vel, data.charges
+    _check_graph(v, x, data.edge_index)
+    if v.shape != x.shape or q.shape != (x.shape[0], 1):
+        raise ValueError(f"{who}: vel must be [N, 3] and charges [N, 1] for pos [N, 3] = {list(x.shape)}, "
+                         f"got {list(v.shape)} and {list(q.shape)}")
+    return x, v, q, data.edge_index
 
 
 class EGNNLayer(nn.Module):
@@ -107,8 +122,8 @@ class EGNN(nn.Module):
         self.layers = nn.ModuleList(EGNNLayer(hidden, edge_dim=2, update_features=k < layers - 1)
                                     for k in range(layers))
 
-    def forward(self, data) -> Tensor:
-        x, v, q, edge_index = data.pos, data.vel, data.charges, data.edge_index
+    def forward(self, data: Data) -> Tensor:
+        x, v, q, edge_index = _particles(data, "EGNN")
         j, i = edge_index
         edge_attr = torch.cat([q[i] * q[j], (x[i] - x[j]).square().sum(-1, keepdim=True)], dim=-1)
         h = self.embed(v.norm(dim=-1, keepdim=True))
@@ -141,9 +156,8 @@ class CoordinateGNN(nn.Module):
                                    for _ in range(layers))
         self.out = nn.Linear(hidden, 3)
 
-    def forward(self, data) -> Tensor:
-        x, v, q, edge_index = data.pos, data.vel, data.charges, data.edge_index
-        _check_graph(v, x, edge_index)
+    def forward(self, data: Data) -> Tensor:
+        x, v, q, edge_index = _particles(data, "CoordinateGNN")
         j, i = edge_index
         h = self.embed(torch.cat([x, v], dim=-1))
         for phi_e, phi_h in zip(self.phi_e, self.phi_h):
