@@ -42,10 +42,10 @@ def test_forces_are_coulomb_and_antisymmetric() -> None:
     assert torch.allclose(f_like.sum(1), torch.zeros(1, 3, dtype=torch.float64))
 
 
-def test_momentum_is_conserved_and_energy_nearly(monkeypatch) -> None:
-    monkeypatch.setattr(nbody, "MAX_FORCE", float("inf"))  # the clip is the only non-physical part
+def test_momentum_is_conserved_and_energy_nearly() -> None:
     pos, vel, q = _systems(64)
-    p_t, v_t = nbody.simulate(pos, vel, q, 1000)
+    p_t, v_t = nbody.simulate(pos, vel, q, 1000, max_force=float("inf"))  # the clip is the only
+    # non-physical part
     drift = (v_t[:, -1].sum(1) - v_t[:, 0].sum(1)).norm(dim=-1)
     assert float(drift.max()) < 1e-10
     energy = _energy(p_t[:, 0], v_t[:, 0], q), _energy(p_t[:, -1], v_t[:, -1], q)
@@ -60,16 +60,16 @@ def test_the_force_clip_breaks_conservation_only_in_close_encounters() -> None:
     assert float((drift < 1e-10).float().mean()) > 0.5
 
 
-def test_the_simulator_is_equivariant(monkeypatch) -> None:
+def test_the_simulator_is_equivariant() -> None:
     """Physics has no preferred orientation: rotating the initial state rotates the trajectory.
     (The original benchmark clips each force *component*, which is not rotation-equivariant: the
     check switches the clip off.)"""
-    monkeypatch.setattr(nbody, "MAX_FORCE", float("inf"))
     pos, vel, q = _systems(8)
     group = Euclidean3d(reflections=True)
     g = group.sample(torch.Generator().manual_seed(3))
-    p_t, v_t = nbody.simulate(pos, vel, q, 300)
-    p_g, v_g = nbody.simulate(group.act(g, pos), group.on_vectors().act(g, vel), q, 300)
+    exact = float("inf")
+    p_t, v_t = nbody.simulate(pos, vel, q, 300, max_force=exact)
+    p_g, v_g = nbody.simulate(group.act(g, pos), group.on_vectors().act(g, vel), q, 300, max_force=exact)
     assert torch.allclose(p_g, group.act(g, p_t), atol=1e-8)
     assert torch.allclose(v_g, group.on_vectors().act(g, v_t), atol=1e-8)
 
@@ -171,3 +171,34 @@ def test_symmetries_audit_the_egnn_as_exact_and_the_gnn_as_broken() -> None:
     assert all(torch.equal(a[0], b[0]) for a, b in zip(rows[0].elements, again[0].elements))  # seeded
     with pytest.raises(ValueError, match="output must be"):
         nbody.symmetries(output="velocities")
+
+
+def test_simulate_reports_where_the_clip_acted() -> None:
+    """clipped[:, k] is the clip acting between snapshots k and k + 1, as a step-by-step replay with
+    the public force function records it; the trajectory is the same with or without the record."""
+    pos, vel, q = _systems(32)
+    steps, every = 600, 100
+    p_t, v_t, clipped = nbody.simulate(pos, vel, q, steps, sample_every=every, return_clipped=True)
+    assert clipped.shape == (32, steps // every) and clipped.dtype == torch.bool
+    assert all(torch.equal(a, b) for a, b in zip((p_t, v_t), nbody.simulate(pos, vel, q, steps,
+                                                                           sample_every=every)))
+    p, v, hits = pos.clone(), vel.clone(), torch.zeros(32, steps // every, dtype=torch.bool)
+    for step in range(steps):
+        force = nbody.forces(p, q)
+        hits[:, step // every] |= (force.abs() == nbody.MAX_FORCE).flatten(1).any(1)
+        v += nbody.DT * force
+        p += nbody.DT * v
+    assert torch.equal(p, p_t[:, -1]) and torch.equal(clipped, hits)
+    assert clipped.any() and not clipped.all()                    # both kinds occur in 32 systems
+    unclipped = nbody.simulate(pos, vel, q, steps, max_force=float("inf"), return_clipped=True)[2]
+    assert not unclipped.any()
+    assert nbody.simulate(pos, vel, q, 50, return_clipped=True)[2].shape == (32, 0)
+
+
+def test_dataset_is_what_the_loss_expects() -> None:
+    data = nbody.generate(3, seed=0)
+    ds = data.dataset()
+    assert len(ds) == 3 and all(torch.equal(a, b) for a, b in
+                                zip(ds.tensors, (data.pos, data.vel, data.charges, data.target)))
+    loss = nbody.loss(lambda d: d.pos + d.vel, ds[:])
+    assert loss.ndim == 0 and float(loss) > 0

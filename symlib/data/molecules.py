@@ -164,11 +164,6 @@ class RingMolecules:
         target_orbit = self.orbit.gather(1, self.target[:, None])
         return (self.orbit == target_orbit).sum(dim=1)
 
-    def in_target_orbit(self, atom: Tensor) -> Tensor:
-        """``[M]`` bool: whether atom ``atom[m]`` is equivalent to the reacting atom of molecule ``m``
-        (correct *up to the molecule's symmetry*)."""
-        return self.orbit.gather(1, atom[:, None]) == self.orbit.gather(1, self.target[:, None])
-
     def dataset(self, dtype: torch.dtype = torch.float32) -> TensorDataset:
         """``(pos, types, mask, target)`` as a ``TensorDataset`` for :func:`symlib.train.fit`."""
         return TensorDataset(self.pos.to(dtype), self.types, self.mask, self.target)

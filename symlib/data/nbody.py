@@ -31,6 +31,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.utils.data import TensorDataset
 
 from symlib.audit import Symmetry
 from symlib.config import cache_dir
@@ -44,10 +45,12 @@ FRAME_IN, FRAME_OUT = 30, 40
 SPLITS = {"train": 3000, "valid": 2000, "test": 2000}
 
 
-def forces(pos: Tensor, charges: Tensor) -> Tensor:
-    """Clipped Coulomb forces ``[B, n, 3]`` on particles at ``pos [B, n, 3]`` with ``charges [B, n]``."""
+def forces(pos: Tensor, charges: Tensor, *, max_force: float = MAX_FORCE) -> Tensor:
+    """Coulomb forces ``[B, n, 3]`` on particles at ``pos [B, n, 3]`` with ``charges [B, n]``, each
+    component clipped to ``±max_force`` (``inf``: the exact, unclipped physics)."""
     qq = charges[:, :, None] * charges[:, None, :]
-    return _forces(pos, qq * (1 - torch.eye(pos.shape[1], dtype=pos.dtype, device=pos.device)))
+    qq = qq * (1 - torch.eye(pos.shape[1], dtype=pos.dtype, device=pos.device))
+    return _forces(pos, qq).clamp_(-max_force, max_force)
 
 
 def _norm3(v: Tensor) -> Tensor:
@@ -56,7 +59,8 @@ def _norm3(v: Tensor) -> Tensor:
 
 
 def _forces(pos: Tensor, qq: Tensor) -> Tensor:
-    """``qq [B, n, n]``: products of charges with a zero diagonal (no self-interaction).
+    """The unclipped Coulomb forces ``[B, n, 3]``; ``qq [B, n, n]``: products of charges with a zero
+    diagonal (no self-interaction).
 
     Only correctly rounded elementwise operations (``+ − × ÷ √``) in a fixed order, and the sum over
     the other bodies as a loop: no reduction, power or matrix product whose rounding depends on the
@@ -71,15 +75,19 @@ def _forces(pos: Tensor, qq: Tensor) -> Tensor:
     force = pair[:, :, 0]
     for j in range(1, pos.shape[1]):
         force = force + pair[:, :, j]
-    return force if MAX_FORCE == float("inf") else force.clamp_(-MAX_FORCE, MAX_FORCE)
+    return force
 
 
 def simulate(pos: Tensor, vel: Tensor, charges: Tensor, steps: int, *,
-             sample_every: int = SAMPLE_EVERY) -> tuple[Tensor, Tensor]:
-    """Integrate ``steps`` kick–drift steps of ``dt = 0.001`` from ``pos, vel [B, n, 3]``.
+             sample_every: int = SAMPLE_EVERY, max_force: float = MAX_FORCE,
+             return_clipped: bool = False) -> tuple[Tensor, ...]:
+    """Integrate ``steps`` kick–drift steps of ``dt = 0.001`` from ``pos, vel [B, n, 3]``, each force
+    component clipped to ``±max_force`` (``inf``: exact physics, as the benchmark's clip is not).
 
     Returns positions and velocities every ``sample_every`` steps, snapshot 0 being the initial state:
-    ``[B, steps // sample_every + 1, n, 3]`` each.
+    ``[B, S, n, 3]`` each, ``S = steps // sample_every + 1``. With ``return_clipped``, also
+    ``clipped [B, S − 1]`` (bool): ``clipped[:, k]`` says whether the clip changed some force
+    component of the system in the steps from snapshot ``k`` to snapshot ``k + 1``.
     """
     if pos.shape != vel.shape or pos.dim() != 3 or pos.shape[-1] != 3:
         raise ValueError(f"pos and vel must both be [B, n, 3], got {tuple(pos.shape)} and {tuple(vel.shape)}")
@@ -88,14 +96,28 @@ def simulate(pos: Tensor, vel: Tensor, charges: Tensor, steps: int, *,
     pos, vel = pos.clone(), vel.clone()
     qq = charges[:, :, None] * charges[:, None, :]
     qq = qq * (1 - torch.eye(pos.shape[1], dtype=pos.dtype, device=pos.device))
-    out_pos, out_vel = [pos.clone()], [vel.clone()]
-    vel += DT * _forces(pos, qq)
+    out_pos, out_vel, out_clipped = [pos.clone()], [vel.clone()], []
+    clipped = torch.zeros(pos.shape[0], dtype=torch.bool, device=pos.device)
+
+    def kick() -> None:
+        nonlocal clipped
+        force = _forces(pos, qq)
+        if return_clipped:
+            clipped = clipped | (force.abs() > max_force).flatten(1).any(1)
+        vel.add_(DT * force.clamp_(-max_force, max_force))
+
+    kick()
     for step in range(1, steps + 1):
         pos += DT * vel
         if step % sample_every == 0:
             out_pos.append(pos.clone())
             out_vel.append(vel.clone())
-        vel += DT * _forces(pos, qq)
+            out_clipped.append(clipped)
+            clipped = torch.zeros_like(clipped)
+        kick()
+    if return_clipped:
+        intervals = torch.stack(out_clipped, 1) if out_clipped else clipped[:, None][:, :0]
+        return torch.stack(out_pos, 1), torch.stack(out_vel, 1), intervals
     return torch.stack(out_pos, 1), torch.stack(out_vel, 1)
 
 
@@ -131,6 +153,11 @@ class NBody:
         if not 0 < num <= len(self):
             raise ValueError(f"num must be in 1..{len(self)}, got {num}")
         return NBody(self.pos[:num], self.vel[:num], self.charges[:num], self.target[:num])
+
+    def dataset(self, device: torch.device | str | None = None) -> TensorDataset:
+        """``(pos, vel, charges, target)`` as a ``TensorDataset`` (on ``device``): the training data
+        :func:`loss` and :func:`rotated_loss` expect, for :func:`symlib.train.fit`."""
+        return TensorDataset(*(t.to(device) for t in (self.pos, self.vel, self.charges, self.target)))
 
     def graphs(self) -> list:
         """One fully connected torch_geometric ``Data`` per system: ``pos, vel [5, 3]``,

@@ -86,6 +86,8 @@ class _GConvBase(nn.Module):
         self._expanded_shape = tuple(positions.shape)
 
     def expanded_weight(self) -> Tensor:
+        """``[C_out·|H|, C_in(·|H|), k, k]``: every filter in every orientation, the weight of the plain
+        convolution this layer computes."""
         # equal to self._transform(self.weight), entry for entry: one gather instead of |H| rotations
         bank = self.weight.reshape(-1).index_select(0, self.expansion).flip(0)
         return bank.view(self._expanded_shape)
@@ -140,10 +142,6 @@ class LiftingConv(_GConvBase):
         w = torch.stack([self.group.act(h, w) for h in self.elements], dim=1)   # [O, |H|, I, k, k]
         return w.reshape(self.out_channels * self.order, self.in_channels, self.kernel_size, self.kernel_size)
 
-    def expanded_weight(self) -> Tensor:
-        """``[C_out·|H|, C_in, k, k]``: every filter in every orientation."""
-        return super().expanded_weight()
-
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 4 or x.shape[1] != self.in_channels or x.shape[-1] != x.shape[-2]:
             raise ValueError(f"{type(self).__name__} expects square images [B, {self.in_channels}, s, s], "
@@ -182,10 +180,6 @@ class GroupConv(_GConvBase):
                          for a, h in enumerate(self.elements)], dim=1)   # [O, |H|, I, |H|, k, k]
         return w.reshape(self.out_channels * self.order, self.in_channels * self.order,
                          self.kernel_size, self.kernel_size)
-
-    def expanded_weight(self) -> Tensor:
-        """``[C_out·|H|, C_in·|H|, k, k]``: the filters for every output orientation."""
-        return super().expanded_weight()
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 5 or x.shape[1] != self.in_channels or x.shape[2] != self.order \
