@@ -10,24 +10,25 @@ import time
 
 import torch
 
+from symlib import reps as R
 from symlib import solve as S
 
 
 def cases() -> dict[str, tuple]:
-    img6 = S.shifts_2d(6, 6)
+    img6 = R.shifts_2d(6, 6)
     idx = torch.arange(6)
     near = torch.isin((idx[None, :] - idx[:, None]) % 6, torch.tensor([5, 0, 1]))
     mask9 = (near[:, None, :, None] & near[None, :, None, :]).reshape(36, 36)
-    sets6 = S.tensor(S.symmetric(6), S.symmetric(6))
+    sets6 = R.tensor(R.symmetric(6), R.symmetric(6))
     return {
         "ch02 shifts of 6×6 images, svd (1,296 unknowns)": (img6, img6, None, "svd"),
         "ch02 3×3 window, 2→3 channels, orbits (7,776 unknowns)":
-            (S.direct_sum(*[img6] * 2), S.direct_sum(*[img6] * 3), mask9.repeat(3, 2), "orbits"),
+            (R.direct_sum(*[img6] * 2), R.direct_sum(*[img6] * 3), mask9.repeat(3, 2), "orbits"),
         "ch06 translations of 16×16 images, orbits (65,536 unknowns)":
-            (S.shifts_2d(16, 16), S.shifts_2d(16, 16), None, "orbits"),
+            (R.shifts_2d(16, 16), R.shifts_2d(16, 16), None, "orbits"),
         "ch06 S_6 on edge features, svd (1,296 unknowns)": (sets6, sets6, None, "svd"),
         "ch06 SO(3)×S_10 on 10 vectors, svd (900 unknowns)":
-            (S.outer(S.so3_vectors(), S.symmetric(10)),) * 2 + (None, "svd"),
+            (R.outer(R.so3_vectors(), R.symmetric(10)),) * 2 + (None, "svd"),
     }
 
 
@@ -36,7 +37,7 @@ def main(repeats: int = 3) -> None:
     for name, (rep_in, rep_out, mask, method) in cases().items():
         times = []
         for _ in range(repeats):
-            S._CACHE.clear()
+            S.clear_cache()
             start = time.perf_counter()
             dim = S.solve(rep_in, rep_out, mask=mask, method=method).shape[0]
             times.append(time.perf_counter() - start)

@@ -17,7 +17,8 @@ from symlib.equivariance import equivariance_error, invariance_error, tolerance
 from symlib.groups import CyclicShift1d, Dihedral4, Permutation, Rot90
 from symlib.layers import count_parameters
 from symlib.layers.equivariant import EquivariantLinear
-from symlib.solve import cyclic, grid_rotations, so3_vectors, solve, symmetric, tensor
+from symlib.reps import cyclic, grid_rotations, so3_vectors, symmetric, tensor
+from symlib.solve import solve
 
 from helpers import assert_broken, assert_equivariant, assert_invariant, assert_matches
 

@@ -13,7 +13,8 @@ from symlib.equivariance import invariance_error
 from symlib.groups import GraphPermutation, Permutation
 from symlib.layers import mlp
 from symlib.layers.sets import DeepSets, EquivariantSetLayer, PaddedMLP, check_sets, pool, to_padded
-from symlib.solve import solve, symmetric
+from symlib.reps import symmetric
+from symlib.solve import solve
 
 from helpers import assert_equivariant, assert_invariant, assert_matches
 

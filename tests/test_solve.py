@@ -27,10 +27,8 @@ from hypothesis import strategies as st
 from torch import Tensor, nn
 
 import symlib.solve as solve_module
-from symlib.solve import (
+from symlib.reps import (
     Rep,
-    canonical,
-    constraints,
     cyclic,
     dihedral,
     direct_sum,
@@ -38,11 +36,10 @@ from symlib.solve import (
     outer,
     shifts_2d,
     so3_vectors,
-    solve,
     symmetric,
     tensor,
-    tied_entries,
 )
+from symlib.solve import canonical, constraints, solve, tied_entries
 
 pytestmark = pytest.mark.usefixtures("single_threaded_torch")  # tiny tensors: see tests/conftest.py
 
@@ -775,3 +772,10 @@ def test_error_invalid_method() -> None:
 def test_error_non_positive_size(make: Callable[[], Rep]) -> None:
     with pytest.raises(ValueError, match="must be positive"):
         make()
+
+
+def test_clear_cache_forgets_solutions() -> None:
+    solve(cyclic(5), cyclic(5))
+    assert solve_module._CACHE
+    solve_module.clear_cache()
+    assert not solve_module._CACHE

@@ -19,14 +19,15 @@ import torch
 from torch import Tensor, nn
 
 from symlib.groups import Action
-from symlib.solve import Rep, solve
+from symlib.reps import Rep
+from symlib.solve import solve
 
 
 class EquivariantLinear(nn.Module):
     """``y = (Σ_k c_k B_k) x + b`` with ``B_k`` a basis of the ``ρ_in → ρ_out`` equivariant maps.
 
     Args:
-        rep_in, rep_out: representations of one group (see :mod:`symlib.solve`).
+        rep_in, rep_out: representations of one group (see :mod:`symlib.reps`).
         mask: optional locality mask ``[d_out, d_in]`` (entries forced to zero).
         bias: add a bias from the invariant vectors of ``rep_out`` (those with ``ρ(g) b = b``).
 
