@@ -8,6 +8,7 @@ that importing symlib never changes matplotlib's global state behind a reader's 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -96,25 +97,33 @@ def shift_explorer(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
 
     if x.dim() != 4 or x.shape[0] != 1:
         raise ValueError(f"shift_explorer expects one image of shape [1, c, h, w], got {tuple(x.shape)}")
-    w = x.shape[-1]
     with torch.no_grad():
         fx = f(x)
-    slider = widgets.IntSlider(value=0, min=0, max=w - 1, description="shift s")
-    out = widgets.Output()
 
-    def draw(change: object = None) -> None:
-        s = slider.value
+    def draw(s: int) -> None:
         with torch.no_grad():
             panels = (torch.roll(x, s, dims=-1), f(torch.roll(x, s, dims=-1)), torch.roll(fx, s, dims=-1))
+        _, axes = subplots(3, width=9, height=3)
+        for ax, p, t in zip(axes[0], panels, titles):
+            image(ax, p[0, 0], t, cmap=cmap)
+
+    return _slider_view(widgets.IntSlider(value=0, min=0, max=x.shape[-1] - 1, description="shift s"), draw)
+
+
+def _slider_view(slider: Any, draw: Callable[[int], None]) -> Any:
+    """``slider`` above a figure that ``draw(slider.value)`` redraws whenever the slider moves."""
+    import ipywidgets as widgets
+
+    out = widgets.Output()
+
+    def redraw(change: object = None) -> None:
         out.clear_output(wait=True)
         with out:
-            fig, axes = subplots(3, width=9, height=3)
-            for ax, p, t in zip(axes[0], panels, titles):
-                image(ax, p[0, 0], t, cmap=cmap)
+            draw(slider.value)
             plt.show()
 
-    slider.observe(draw, names="value")
-    draw()
+    slider.observe(redraw, names="value")
+    redraw()
     return widgets.VBox([slider, out])
 
 
@@ -172,17 +181,10 @@ def rotation_explorer(predictors: dict[str, Callable], pos: torch.Tensor, vel: t
     centre = pos.mean(0)
     pts = [pos] + ([target] if target is not None else [])
     lim = 1.15 * max(float((p - centre)[:, :2].norm(dim=-1).max()) for p in pts) + 0.5
-    slider = widgets.IntSlider(value=0, min=0, max=360, step=step, description="angle (°)")
-    out = widgets.Output()
 
-    def draw(change: object = None) -> None:
-        out.clear_output(wait=True)
-        with out:
-            _, axes = subplots(len(predictors), width=4.2 * len(predictors), height=4.4)
-            rotated_predictions(axes[0], predictors, pos, vel, charges, slider.value, target, lim)
-            axes[0, 0].legend(loc="lower left", fontsize=7)
-            plt.show()
+    def draw(degrees: int) -> None:
+        _, axes = subplots(len(predictors), width=4.2 * len(predictors), height=4.4)
+        rotated_predictions(axes[0], predictors, pos, vel, charges, degrees, target, lim)
+        axes[0, 0].legend(loc="lower left", fontsize=7)
 
-    slider.observe(draw, names="value")
-    draw()
-    return widgets.VBox([slider, out])
+    return _slider_view(widgets.IntSlider(value=0, min=0, max=360, step=step, description="angle (°)"), draw)
