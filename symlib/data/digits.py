@@ -9,6 +9,8 @@ Shapes: images ``[N, 1, 8, 8]`` float32 in ``[0, 1]``, labels ``[N]`` int64.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import torch
 from torch import Tensor
 from torch.utils.data import TensorDataset
@@ -18,18 +20,31 @@ from symlib.groups import Dihedral4, Rot90
 NUM_IMAGES = 1797
 
 
-def load(*, test_size: int = 500, seed: int = 0) -> tuple[TensorDataset, TensorDataset]:
-    """A seeded random split into ``(train, test)``; ``test_size`` images are held out."""
+@lru_cache(maxsize=4)
+def _shuffled(seed: int) -> tuple[Tensor, Tensor]:
     from sklearn.datasets import load_digits
 
-    if not 0 < test_size < NUM_IMAGES:
-        raise ValueError(f"test_size must be between 1 and {NUM_IMAGES - 1}, got {test_size}")
     digits = load_digits()
     x = torch.tensor(digits.images, dtype=torch.float32)[:, None] / 16.0
     y = torch.tensor(digits.target, dtype=torch.int64)
     order = torch.randperm(NUM_IMAGES, generator=torch.Generator().manual_seed(seed))
-    test, train = order[:test_size], order[test_size:]
-    return TensorDataset(x[train], y[train]), TensorDataset(x[test], y[test])
+    return x[order], y[order]
+
+
+def shuffled(seed: int = 0) -> tuple[Tensor, Tensor]:
+    """All 1,797 images and labels in one seeded random order: ``(x [1797, 1, 8, 8], y [1797])``.
+    Every split of the book is a slice of this order (:func:`load`, :func:`symlib.data.sets.digits`)."""
+    x, y = _shuffled(seed)
+    return x.clone(), y.clone()
+
+
+def load(*, test_size: int = 500, seed: int = 0) -> tuple[TensorDataset, TensorDataset]:
+    """A seeded random split into ``(train, test)``: the first ``test_size`` images of
+    :func:`shuffled` are held out."""
+    if not 0 < test_size < NUM_IMAGES:
+        raise ValueError(f"test_size must be between 1 and {NUM_IMAGES - 1}, got {test_size}")
+    x, y = shuffled(seed)
+    return TensorDataset(x[test_size:], y[test_size:]), TensorDataset(x[:test_size], y[:test_size])
 
 
 def transformed(data: TensorDataset, group: Rot90 | Dihedral4 | None = None) -> TensorDataset:

@@ -14,10 +14,11 @@ convention of :mod:`symlib.layers.sets` (``x [N, 64]``, ``batch [N]``, ``y [B]``
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 
 import torch
 from torch import Tensor
+
+from symlib.data.digits import shuffled
 
 __all__ = ["SPLITS", "TRAIN_IMAGES", "digit_sets", "digits", "flatten"]
 
@@ -27,15 +28,9 @@ SPLITS = ("train", "test")
 _SPLIT_SEED = 0
 
 
-@lru_cache(maxsize=1)
 def _all_digits() -> tuple[Tensor, Tensor]:
-    from sklearn.datasets import load_digits
-
-    data = load_digits()
-    x = torch.tensor(data.data, dtype=torch.float32) / 16.0                 # [1797, 64] in [0, 1]
-    y = torch.tensor(data.target, dtype=torch.long)                         # [1797]
-    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(_SPLIT_SEED))
-    return x[order], y[order]
+    x, y = shuffled(_SPLIT_SEED)                                            # the book's one order
+    return x.flatten(1), y                                                  # [1797, 64] in [0, 1]
 
 
 def digits(split: str = "train") -> tuple[Tensor, Tensor]:
