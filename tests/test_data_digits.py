@@ -46,3 +46,16 @@ def test_random_transform_applies_one_group_element_per_image() -> None:
 def test_bad_test_size(size: int) -> None:
     with pytest.raises(ValueError, match="test_size"):
         load(test_size=size)
+
+
+def test_every_split_is_a_slice_of_one_order() -> None:
+    from symlib.data import digits, sets
+
+    x, y = digits.shuffled()
+    assert x.shape == (1797, 1, 8, 8) and torch.equal(y, digits.shuffled()[1])
+    train, test = digits.load(test_size=500)
+    assert torch.equal(test.tensors[0], x[:500]) and torch.equal(train.tensors[0], x[500:])
+    pool_x, pool_y = sets.digits("train")
+    assert torch.equal(pool_x, x[:1000].flatten(1)) and torch.equal(pool_y, y[:1000])
+    x[0] = -1                                                      # a copy: the cache is untouched
+    assert digits.shuffled()[0].min() >= 0
