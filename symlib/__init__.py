@@ -4,11 +4,18 @@ Modules, one concept each:
 
 * :mod:`symlib.config` — scales (``ci``/``full``), device choice, seeding;
 * :mod:`symlib.groups` — groups acting on tensors (shifts, rotations, flips, permutations, rigid motions);
+* :mod:`symlib.geometry` — random rotations, complete graphs, rotations about an axis;
 * :mod:`symlib.equivariance` — measured invariance and equivariance errors;
-* :mod:`symlib.claims` — a chapter's checked claims;
+* :mod:`symlib.audit` — a model's symmetries, measured row by row, and catalogues of symmetries;
+* :mod:`symlib.reps` — matrix representations of groups;
+* :mod:`symlib.solve` — every linear map that commutes with a group, solved for;
+* :mod:`symlib.scaling` — power laws fitted with their errors;
+* :mod:`symlib.claims` — a chapter's checked claims, and the numbers glued into its prose;
 * :mod:`symlib.train` — one training loop for every chapter;
-* :mod:`symlib.plot` — the book's figure style;
-* :mod:`symlib.layers` — the layers the chapters build.
+* :mod:`symlib.plot` — the book's figure style and explorers;
+* :mod:`symlib.atom_scores` — reading per-atom scores (ties, accuracy up to symmetry);
+* :mod:`symlib.layers` — the layers the chapters build (one forward convention per family);
+* :mod:`symlib.data` — the chapters' data sets and generators.
 """
 
 import warnings

@@ -512,7 +512,7 @@ class Euclidean3d(Action):
 class Product(_Derived):
     """One group acting on a tuple of inputs, component by component, with the *same* element.
 
-    ``Product(E.on_points(), E.on_vectors())`` acts on ``(positions, velocities)``. All components
+    ``Product(E, E.on_vectors())`` acts on ``(positions, velocities)`` (``E = Euclidean3d()``). All components
     must be actions of the same group (or :class:`Trivial`, for components that do not transform,
     such as charges).
     """
