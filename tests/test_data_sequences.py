@@ -86,3 +86,11 @@ def test_encode_decode_roundtrip_and_bad_arguments() -> None:
         order_blind_cap(s.tokens[0], s.labels)
     with pytest.raises(ValueError, match="tokens"):
         Sentences(s.tokens, s.labels[:-1], s.vocab, 3)
+
+
+def test_dataset_pairs_tokens_with_labels() -> None:
+    from symlib.data.sequences import agent_sentences
+
+    sentences = agent_sentences(3, 2)
+    tokens, labels = sentences.dataset().tensors
+    assert torch.equal(tokens, sentences.tokens) and torch.equal(labels, sentences.labels)

@@ -27,6 +27,7 @@ from collections import Counter, defaultdict
 
 import torch
 from torch import Tensor
+from torch.utils.data import TensorDataset
 
 __all__ = ["NOUNS", "VERBS", "Sentences", "agent_sentences", "decode", "encode", "order_blind_cap",
            "split_by_multiset"]
@@ -54,6 +55,10 @@ class Sentences:
     def text(self, i: int) -> str:
         """Sentence ``i`` as words."""
         return decode(self.tokens[i], self.vocab)
+
+    def dataset(self) -> TensorDataset:
+        """``(tokens, labels)`` as a ``TensorDataset`` for :func:`symlib.train.fit`."""
+        return TensorDataset(self.tokens, self.labels)
 
 
 def agent_sentences(n_nouns: int = 8, n_verbs: int = 6) -> Sentences:
