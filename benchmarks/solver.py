@@ -19,7 +19,7 @@ def cases() -> dict[str, tuple]:
     idx = torch.arange(6)
     near = torch.isin((idx[None, :] - idx[:, None]) % 6, torch.tensor([5, 0, 1]))
     mask9 = (near[:, None, :, None] & near[None, :, None, :]).reshape(36, 36)
-    sets6 = R.tensor(R.symmetric(6), R.symmetric(6))
+    sets6 = R.tensor_product(R.symmetric(6), R.symmetric(6))
     return {
         "ch02 shifts of 6×6 images, svd (1,296 unknowns)": (img6, img6, None, "svd"),
         "ch02 3×3 window, 2→3 channels, orbits (7,776 unknowns)":

@@ -57,9 +57,10 @@ class Claims:
         self.chapter = chapter
         self.results: list[tuple[str, bool]] = []
 
-    def check(self, statement: str, holds: bool | np.bool_) -> bool:
+    def check(self, statement: str, holds: bool | np.bool_) -> None:
         """Record and print one claim. ``holds`` must be a real boolean (not a tensor or a number),
-        so a claim cannot pass by accident through truthiness."""
+        so a claim cannot pass by accident through truthiness. Returns nothing, so that a cell ending
+        in a check shows only its line; the verdicts are in :attr:`results`."""
         if not isinstance(holds, (bool, np.bool_)):
             raise TypeError(f"claim {statement!r}: expected a bool, got {type(holds).__name__}; "
                             "compare explicitly (e.g. `error < tol`)")
@@ -67,7 +68,6 @@ class Claims:
         self.results.append((statement, ok))
         record(kind="claim", chapter=self.chapter, statement=statement, holds=ok)
         print(f"{'✓' if ok else '✗ FALSE'}  {statement}")
-        return ok
 
     @property
     def failed(self) -> list[str]:

@@ -8,7 +8,7 @@ algebra). Representations are built from a few basic ones and combined:
   :func:`dihedral` (regular representation of ``D_n``), :func:`symmetric` (``S_n`` permuting
   ``n`` coordinates), :func:`grid_rotations` (``C4``/``D4`` turning a ``k×k`` image),
   :func:`so3_vectors` (rotations of 3D vectors, through the Lie algebra);
-* :func:`direct_sum` (several fields side by side, e.g. channels), :func:`tensor` (products of
+* :func:`direct_sum` (several fields side by side, e.g. channels), :func:`tensor_product` (products of
   fields of one group, e.g. a matrix indexed by two nodes), :func:`outer` (a field of a product group,
   e.g. :func:`shifts_2d` = horizontal × vertical shifts).
 
@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 
 __all__ = ["RANK_TOL", "Rep", "check_same_group", "cyclic", "dihedral", "direct_sum", "grid_rotations",
-           "outer", "shifts_2d", "so3_vectors", "symmetric", "tensor"]
+           "outer", "shifts_2d", "so3_vectors", "symmetric", "tensor_product"]
 
 #: Singular values of the stacked constraint below ``RANK_TOL × scale`` count as zero, where
 #: ``scale`` is the size of the generators (1 for orthogonal matrices; see ``_scale``). Non-zero
@@ -94,6 +94,31 @@ class Rep:
     def is_permutation(self) -> bool:
         """Whether every generator is a permutation matrix (and there is no Lie algebra)."""
         return not self.algebra and all(_is_permutation(g) for g in self.generators)
+
+    def elements(self, limit: int = 100_000) -> list[Tensor]:
+        """Every matrix of a finite group: the closure of the generators under products, found by
+        breadth-first search from ``I`` (matrices compared after rounding to 8 decimals). Raises
+        ``ValueError`` for a continuous group (a Lie algebra) or more than ``limit`` elements."""
+        if self.algebra:
+            raise ValueError(f"{self!r} is a continuous group: it has no finite list of elements")
+
+        def key(m: Tensor) -> bytes:
+            return (torch.round(m, decimals=8) + 0.0).numpy().tobytes()   # + 0.0 folds -0.0 into 0.0
+
+        identity = torch.eye(self.dim, dtype=torch.float64)
+        found, frontier = {key(identity): identity}, [identity]
+        while frontier:
+            new = []
+            for m in frontier:
+                for g in self.generators:
+                    p = g @ m
+                    if key(p) not in found:
+                        found[key(p)] = p
+                        new.append(p)
+                        if len(found) > limit:
+                            raise ValueError(f"{self!r} has more than {limit:,} elements")
+            frontier = new
+        return list(found.values())
 
     def trivial(self, dim: int = 1) -> Rep:
         """The trivial representation of the same group on ``R^dim``: every element acts as the identity."""
@@ -213,10 +238,11 @@ def direct_sum(*reps: Rep) -> Rep:
     return Rep(reps[0].group, gens, alg, name=" ⊕ ".join(r.name for r in reps))
 
 
-def tensor(a: Rep, b: Rep) -> Rep:
+def tensor_product(a: Rep, b: Rep) -> Rep:
     """``ρ_a ⊗ ρ_b`` of one group: ``g`` acts on both indices (``kron``); on the Lie algebra,
-    ``A ⊗ I + I ⊗ B``. A matrix indexed by two nodes of a graph is ``tensor(symmetric(n), symmetric(n))``."""
-    check_same_group([a, b], "tensor")
+    ``A ⊗ I + I ⊗ B``. A matrix indexed by two nodes of a graph is
+    ``tensor_product(symmetric(n), symmetric(n))``."""
+    check_same_group([a, b], "tensor_product")
     ia, ib = torch.eye(a.dim, dtype=torch.float64), torch.eye(b.dim, dtype=torch.float64)
     gens = tuple(torch.kron(x, y) for x, y in zip(a.generators, b.generators))
     alg = tuple(torch.kron(x, ib) + torch.kron(ia, y) for x, y in zip(a.algebra, b.algebra))

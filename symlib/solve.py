@@ -25,22 +25,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-# TEMPORARY (this session): the chapters still import representations from here; they move to
-# symlib.reps once the chapters being edited in parallel are done, and this line goes.
-from symlib.reps import (  # noqa: F401, E402
-    RANK_TOL,
-    Rep,
-    check_same_group,
-    cyclic,
-    dihedral,
-    direct_sum,
-    grid_rotations,
-    outer,
-    shifts_2d,
-    so3_vectors,
-    symmetric,
-    tensor,
-)
+from symlib.reps import RANK_TOL, Rep, check_same_group
 
 Method = Literal["auto", "svd", "orbits"]
 

@@ -78,6 +78,14 @@ class History:
                 return record
         raise KeyError(f"no evaluation at step {step}; evaluated at {[r['step'] for r in self.evals]}")
 
+    def best(self, key: str, by: str) -> float:
+        """Eval metric ``key`` at the evaluation where metric ``by`` was lowest (model selection, e.g.
+        the test error at the lowest validation error); evaluations without ``by`` are skipped."""
+        chosen = [r for r in self.evals if by in r and key in r]
+        if not chosen:
+            raise KeyError(f"no evaluation recorded both {key!r} and {by!r}")
+        return min(chosen, key=lambda r: r[by])[key]
+
     def series(self, key: str) -> tuple[list[int], list[float]]:
         """``(steps, values)`` of eval metric ``key`` over training (``"loss"``: every training step)."""
         if key == "loss":

@@ -19,8 +19,8 @@ def lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
 
 def test_passing_claims_print_one_line_each_with_header_and_footer(capsys) -> None:
     with Claims(CHAPTER) as claims:
-        assert claims.check("a 3×3 conv has 1,728 weights", 3 * 3 * 192 == 1_728) is True
-        assert claims.check("the ratio is above 5,500", 6_000 > 5_500) is True
+        claims.check("a 3×3 conv has 1,728 weights", 3 * 3 * 192 == 1_728)
+        claims.check("the ratio is above 5,500", 6_000 > 5_500)
     assert lines(capsys) == [
         f"Claims of chapter {CHAPTER}",
         "✓  a 3×3 conv has 1,728 weights",
@@ -43,8 +43,8 @@ def test_output_is_deterministic(capsys) -> None:
 def test_false_claim_raises_at_exit_listing_it(capsys) -> None:
     with pytest.raises(ClaimFailed, match=re.escape("1 of 3 claims are false: the error is below 1e-6")):
         with Claims(CHAPTER) as claims:
-            assert claims.check("the loss decreased", True) is True
-            assert claims.check("the error is below 1e-6", 1e-3 < 1e-6) is False
+            claims.check("the loss decreased", True)
+            claims.check("the error is below 1e-6", 1e-3 < 1e-6)
             claims.check("training took 300 steps", True)  # later claims are still checked and printed
     out = lines(capsys)
     assert out == [
@@ -86,8 +86,8 @@ def test_non_bool_claims_raise_type_error(value, capsys) -> None:
                          ids=["np.bool_", "np-comparison", "np-reduction"])
 def test_numpy_bools_are_accepted(value, capsys) -> None:
     with Claims(CHAPTER) as claims:
-        ok = claims.check("numpy says so", value)
-    assert ok is True and type(ok) is bool
+        assert claims.check("numpy says so", value) is None        # nothing to display in a cell
+    assert claims.results == [("numpy says so", True)] and type(claims.results[0][1]) is bool
     assert lines(capsys)[1:] == ["✓  numpy says so", "all 1 claims hold"]
 
 
@@ -102,13 +102,13 @@ def test_tensor_comparisons_pass_once_converted(capsys) -> None:
     and then judged by its value: a true one holds, a false one fails the block."""
     err = torch.tensor(1e-7)
     with Claims(CHAPTER) as claims:
-        assert claims.check("converted with bool()", bool(err < 1e-6)) is True
-        assert claims.check("converted with .item()", (err < 1e-6).item()) is True
+        claims.check("converted with bool()", bool(err < 1e-6))
+        claims.check("converted with .item()", (err < 1e-6).item())
     assert claims.results == [("converted with bool()", True), ("converted with .item()", True)]
     assert lines(capsys)[1:] == ["✓  converted with bool()", "✓  converted with .item()", "all 2 claims hold"]
     with pytest.raises(ClaimFailed, match=re.escape("1 of 1 claims are false: converted, but false")):
         with Claims(CHAPTER) as claims:
-            assert claims.check("converted, but false", (err < 1e-8).item()) is False
+            claims.check("converted, but false", (err < 1e-8).item())
     assert claims.failed == ["converted, but false"]
 
 
@@ -171,7 +171,7 @@ def test_glue_stores_floats_at_the_precision_the_prose_needs(monkeypatch, value,
 
 def test_claims_checked_across_cells_close_at_the_end(capsys: pytest.CaptureFixture[str]) -> None:
     claims = Claims("99 · spread out")
-    assert claims.check("one holds", True)
+    claims.check("one holds", True)
     assert capsys.readouterr().out == "✓  one holds\n"             # printed where it is checked
     claims.check("two holds", 1 < 2)
     claims.close()

@@ -202,3 +202,10 @@ def test_dataset_is_what_the_loss_expects() -> None:
                                 zip(ds.tensors, (data.pos, data.vel, data.charges, data.target)))
     loss = nbody.loss(lambda d: d.pos + d.vel, ds[:])
     assert loss.ndim == 0 and float(loss) > 0
+
+
+def test_split_seeds_are_distinct_and_documented() -> None:
+    seeds = {split: nbody.split_seed(split) for split in nbody.SPLITS}
+    assert len(set(seeds.values())) == 3 and nbody.split_seed("test", seed=1) != seeds["test"]
+    with pytest.raises(ValueError, match="unknown split"):
+        nbody.split_seed("validation")

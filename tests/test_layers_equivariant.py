@@ -17,7 +17,7 @@ from symlib.equivariance import equivariance_error, invariance_error, tolerance
 from symlib.groups import CyclicShift1d, Dihedral4, Permutation, Rot90
 from symlib.layers import count_parameters
 from symlib.layers.equivariant import EquivariantLinear
-from symlib.reps import cyclic, grid_rotations, so3_vectors, symmetric, tensor
+from symlib.reps import cyclic, grid_rotations, so3_vectors, symmetric, tensor_product
 from symlib.solve import solve
 
 from helpers import assert_broken, assert_equivariant, assert_invariant, assert_matches
@@ -159,7 +159,7 @@ def test_grid_rotation_layer_is_equivariant_on_images(flips: bool, action: Rot90
 @given(seed=st.integers(0, 2 ** 31 - 1))
 def test_so3_cross_product_layer_commutes_with_rotations(seed: int) -> None:
     v = so3_vectors()
-    layer = _randomize(EquivariantLinear(tensor(v, v), v, dtype=torch.float64), seed)
+    layer = _randomize(EquivariantLinear(tensor_product(v, v), v, dtype=torch.float64), seed)
     assert layer.weight.numel() == 1 and layer.bias.numel() == 0  # no vector is rotation invariant
     g = torch.Generator().manual_seed(seed)
     theta = torch.randn(3, generator=g, dtype=torch.float64)

@@ -37,7 +37,7 @@ from symlib.reps import (
     shifts_2d,
     so3_vectors,
     symmetric,
-    tensor,
+    tensor_product,
 )
 from symlib.solve import canonical, constraints, solve, tied_entries
 
@@ -187,7 +187,7 @@ def shift_matrix(n: int, k: int) -> Tensor:
 
 
 def _sym_tensor(n: int) -> Rep:
-    return tensor(symmetric(n), symmetric(n))
+    return tensor_product(symmetric(n), symmetric(n))
 
 
 def _channels(rep: Rep, c: int) -> Rep:
@@ -477,7 +477,7 @@ def test_a_mask_that_is_not_invariant_keeps_only_orbits_inside_it(n: int, method
 
 
 V = so3_vectors()
-VV = tensor(V, V)
+VV = tensor_product(V, V)
 SCALAR = V.trivial()
 
 LEVI_CIVITA = torch.zeros(3, 3, 3, dtype=torch.float64)
@@ -541,7 +541,7 @@ def test_the_normalisation_of_the_lie_algebra_does_not_matter(scale: float) -> N
     rep = Rep(("SO", 3), (), tuple(scale * a for a in V.algebra))
     assert solve(rep, rep).shape[0] == 1
     assert solve(rep, rep.trivial()).shape[0] == 0
-    assert solve(tensor(rep, rep), rep).shape[0] == 1
+    assert solve(tensor_product(rep, rep), rep).shape[0] == 1
 
 
 def test_so3_has_no_invariant_vector() -> None:
@@ -739,8 +739,8 @@ def test_error_different_groups() -> None:
 def test_error_combining_different_groups() -> None:
     with pytest.raises(ValueError, match="direct_sum needs representations of one group"):
         direct_sum(cyclic(4), symmetric(4))
-    with pytest.raises(ValueError, match="tensor needs representations of one group"):
-        tensor(cyclic(4), symmetric(4))
+    with pytest.raises(ValueError, match="tensor_product needs representations of one group"):
+        tensor_product(cyclic(4), symmetric(4))
     with pytest.raises(ValueError, match="at least one"):
         direct_sum()
 
@@ -779,3 +779,18 @@ def test_clear_cache_forgets_solutions() -> None:
     assert solve_module._CACHE
     solve_module.clear_cache()
     assert not solve_module._CACHE
+
+
+@pytest.mark.parametrize(("rep", "order"), [(cyclic(7), 7), (dihedral(5), 10), (symmetric(4), 24),
+                                            (grid_rotations(3), 4), (grid_rotations(3, flips=True), 8)])
+def test_elements_are_the_closure_of_the_generators(rep: Rep, order: int) -> None:
+    elements = rep.elements()
+    assert len(elements) == order == len(_closure([g.numpy() for g in rep.generators]))
+    assert any(torch.equal(e, torch.eye(rep.dim, dtype=torch.float64)) for e in elements)
+
+
+def test_elements_refuse_continuous_and_huge_groups() -> None:
+    with pytest.raises(ValueError, match="continuous group"):
+        so3_vectors().elements()
+    with pytest.raises(ValueError, match="more than 100 elements"):
+        symmetric(6).elements(limit=100)

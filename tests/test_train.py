@@ -324,6 +324,9 @@ def test_history_answers_at_and_series() -> None:
     assert hist.at(3) == {"step": 3, "test": 0.25, "acc": 0.9}
     assert hist.series("test") == ([2, 3], [0.5, 0.25]) and hist.series("acc") == ([3], [0.9])
     assert hist.series("loss") == ([1, 2, 3], [3.0, 2.0, 1.0])
+    assert hist.best("acc", by="test") == 0.9 and hist.best("test", by="test") == 0.25
+    with pytest.raises(KeyError, match="both 'test' and 'valid'"):
+        hist.best("test", by="valid")
     with pytest.raises(KeyError, match=r"no evaluation at step 1; evaluated at \[2, 3\]"):
         hist.at(1)
     with pytest.raises(KeyError, match="no evaluation recorded 'valid'"):

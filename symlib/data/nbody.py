@@ -203,6 +203,14 @@ def generate(num: int, *, seed: int, n: int = 5, cache: bool = False) -> NBody:
                  pos[:, FRAME_OUT].to(f32))
 
 
+def split_seed(split: str, seed: int = 0) -> int:
+    """The seed :func:`load` simulates ``split`` with: each split its own, derived from ``seed``, so
+    that no system is in two splits. ``generate(n, seed=split_seed(split))`` gives its first ``n``."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}: expected one of {list(SPLITS)}")
+    return int(hashlib.sha1(f"nbody:{seed}:{split}".encode()).hexdigest()[:8], 16)
+
+
 def load(split: str, num: int | None = None, *, seed: int = 0, cache: bool = True) -> NBody:
     """The ``"train"`` (3,000), ``"valid"`` (2,000) or ``"test"`` (2,000) split, or its first ``num``.
 
@@ -214,9 +222,8 @@ def load(split: str, num: int | None = None, *, seed: int = 0, cache: bool = Tru
     size = SPLITS[split] if num is None else num
     if not 0 < size <= SPLITS[split]:
         raise ValueError(f"num must be in 1..{SPLITS[split]} for split {split!r}, got {num}")
-    split_seed = int(hashlib.sha1(f"nbody:{seed}:{split}".encode()).hexdigest()[:8], 16)
     path = cache_dir() / f"nbody-{split}-{seed}-{SPLITS[split]}-v2.pt"
-    data = _cached(path, lambda: generate(SPLITS[split], seed=split_seed), cache)
+    data = _cached(path, lambda: generate(SPLITS[split], seed=split_seed(split, seed)), cache)
     return data if num is None else data.subset(num)
 
 

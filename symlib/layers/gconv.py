@@ -79,8 +79,9 @@ class _GConvBase(nn.Module):
     def _register_expansion(self) -> None:
         # where each entry of the filter bank comes from: the bank of the weights' flat positions.
         # Stored back to front, so that the backward (index_add in index order) sums the |H| gradient
-        # contributions of each weight from the last orientation to the first, the order autograd
-        # used through the rotations: gradients, and so training runs, stay bitwise the same.
+        # contributions of each weight from the last orientation to the first, as autograd does
+        # through the equation (_transform): the gradient is the equation's, bit for bit (tested),
+        # not merely equal up to rounding.
         positions = self._transform(torch.arange(self.weight.numel()).view(self.weight.shape))
         self.register_buffer("expansion", positions.flatten().flip(0), persistent=False)
         self._expanded_shape = tuple(positions.shape)
