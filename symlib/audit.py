@@ -1,5 +1,5 @@
 """Audit a model's symmetries: which of a list of transformations it is invariant or equivariant to,
-measured, in each floating-point precision, with a verdict at that precision's tolerance.
+measured, in each floating-point precision, with a verdict at that precision's tolerance::
 
     report = audit(model, x, [
         Symmetry("translation", CyclicShift2d(8, 8)),                 # equivariant: f(g·x) = g·f(x)
