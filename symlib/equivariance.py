@@ -94,9 +94,10 @@ def relative_error(a: Any, b: Any) -> float:
     return diff / norm if norm > 0 else diff
 
 
-def residual(f: Callable[[Any], Any], x: Any, act_in: Action, act_out: Action,
-             g_in: Element, g_out: Element | None = None) -> tuple[Any, Any]:
-    """Return ``(f(g·x), g·f(x))`` for one element; ``g·f(x)`` is in float64.
+def equation_sides(f: Callable[[Any], Any], x: Any, act_in: Action, act_out: Action,
+                   g_in: Element, g_out: Element | None = None) -> tuple[Any, Any]:
+    """The two sides of the equivariance equation for one element: ``(f(g·x), g·f(x))``, the second
+    in float64.
 
     ``g·x`` is computed in float64 and cast back to the input's dtypes. The difference of the two is
     where equivariance fails: for a convolution with zero padding it lives near the border.
@@ -189,7 +190,7 @@ def equivariance_error(f: Callable[[Any], Any], x: Any, act_in: Action, act_out:
         raise ValueError("no group elements to test")
     errors, dtype = [], None
     for g in elements:
-        f_gx, g_fx = residual(f, x, act_in, act_out, g, hom(g) if hom is not None else None)
+        f_gx, g_fx = equation_sides(f, x, act_in, act_out, g, hom(g) if hom is not None else None)
         if dtype is None:
             outputs = _float_tensors(f_gx)
             if not outputs:

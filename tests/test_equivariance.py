@@ -20,10 +20,10 @@ from torch_geometric.data import Data
 from symlib.equivariance import (
     TOLERANCES,
     EquivarianceResult,
+    equation_sides,
     equivariance_error,
     invariance_error,
     relative_error,
-    residual,
     tolerance,
 )
 from symlib.groups import (
@@ -109,7 +109,8 @@ def unaffected(n: int, shift: int) -> Tensor:
 def test_zero_padded_conv_error_lives_at_the_border(dtype: torch.dtype) -> None:
     x = randn(1, 3, SIZE, SIZE, dtype=dtype)
     g = (2, 3)
-    f_gx, g_fx = residual(conv(dtype, "constant"), x, CyclicShift2d(SIZE, SIZE), CyclicShift2d(SIZE, SIZE), g)
+    shifts = CyclicShift2d(SIZE, SIZE)
+    f_gx, g_fx = equation_sides(conv(dtype, "constant"), x, shifts, shifts, g)
     assert f_gx.dtype == dtype and g_fx.dtype == torch.float64
     mask = unaffected(SIZE, g[0])[:, None] & unaffected(SIZE, g[1])[None, :]
     # rows 1..8 that did not come from rows 0 or 9: not rows 2, 1 (shift 2), so rows 3..8;
@@ -120,19 +121,19 @@ def test_zero_padded_conv_error_lives_at_the_border(dtype: torch.dtype) -> None:
     assert relative_error(f_gx[..., mask], g_fx[..., mask]) <= tol
     assert relative_error(f_gx[..., ~mask], g_fx[..., ~mask]) > BROKEN_FACTOR * tol
     # the same picture with circular padding: no error anywhere
-    f_gx, g_fx = residual(conv(dtype, "circular"), x, CyclicShift2d(SIZE, SIZE), CyclicShift2d(SIZE, SIZE), g)
+    f_gx, g_fx = equation_sides(conv(dtype, "circular"), x, shifts, shifts, g)
     assert relative_error(f_gx, g_fx) <= tol
 
 
-def test_residual_output_element_defaults_to_input_element(dtype: torch.dtype) -> None:
+def test_equation_sides_output_element_defaults_to_input_element(dtype: torch.dtype) -> None:
     x = randn(3, 5, dtype=dtype)
     G = CyclicShift1d(5)
-    f_gx, g_fx = residual(torch.tanh, x, G, G, 2)
-    f_gx2, g_fx2 = residual(torch.tanh, x, G, G, 2, 2)
+    f_gx, g_fx = equation_sides(torch.tanh, x, G, G, 2)
+    f_gx2, g_fx2 = equation_sides(torch.tanh, x, G, G, 2, 2)
     assert torch.equal(f_gx, f_gx2) and torch.equal(g_fx, g_fx2)
     assert relative_error(f_gx, g_fx) <= tolerance(dtype)
     # acting on the output with another element shows up as an error
-    f_gx, g_fx = residual(torch.tanh, x, G, G, 2, 1)
+    f_gx, g_fx = equation_sides(torch.tanh, x, G, G, 2, 1)
     assert relative_error(f_gx, g_fx) > BROKEN_FACTOR * tolerance(dtype)
 
 

@@ -48,9 +48,13 @@ SPLITS = {"train": 3000, "valid": 2000, "test": 2000}
 def forces(pos: Tensor, charges: Tensor, *, max_force: float = MAX_FORCE) -> Tensor:
     """Coulomb forces ``[B, n, 3]`` on particles at ``pos [B, n, 3]`` with ``charges [B, n]``, each
     component clipped to ``±max_force`` (``inf``: the exact, unclipped physics)."""
+    return _forces(pos, _charge_products(charges)).clamp_(-max_force, max_force)
+
+
+def _charge_products(charges: Tensor) -> Tensor:
+    """``q_i q_j`` for every pair, ``[B, n, n]``, zero on the diagonal (no self-interaction)."""
     qq = charges[:, :, None] * charges[:, None, :]
-    qq = qq * (1 - torch.eye(pos.shape[1], dtype=pos.dtype, device=pos.device))
-    return _forces(pos, qq).clamp_(-max_force, max_force)
+    return qq * (1 - torch.eye(charges.shape[1], dtype=charges.dtype, device=charges.device))
 
 
 def _norm3(v: Tensor) -> Tensor:
@@ -94,8 +98,7 @@ def simulate(pos: Tensor, vel: Tensor, charges: Tensor, steps: int, *,
     if charges.shape != pos.shape[:2]:
         raise ValueError(f"charges must be [B, n] = {list(pos.shape[:2])}, got {tuple(charges.shape)}")
     pos, vel = pos.clone(), vel.clone()
-    qq = charges[:, :, None] * charges[:, None, :]
-    qq = qq * (1 - torch.eye(pos.shape[1], dtype=pos.dtype, device=pos.device))
+    qq = _charge_products(charges.to(pos.dtype))
     out_pos, out_vel, out_clipped = [pos.clone()], [vel.clone()], []
     clipped = torch.zeros(pos.shape[0], dtype=torch.bool, device=pos.device)
 

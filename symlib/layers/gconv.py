@@ -203,10 +203,11 @@ def spatial_max_pool(x: Tensor) -> Tensor:
 
 
 def group_pool(x: Tensor, reduce: str = "max") -> Tensor:
-    """Pool over the orientation axis: ``[B, C, |H|, s, s]`` → ``[B, C, s, s]``. The result rotates
-    (mirrors) with the input like an ordinary image, without the orientation shuffle."""
-    if x.dim() != 5:
-        raise ValueError(f"group_pool expects group feature maps [B, C, |H|, s, s], got {tuple(x.shape)}")
+    """Pool over the orientation axis: ``[B, C, |H|, ...]`` → ``[B, C, ...]``. Of group feature maps
+    ``[B, C, |H|, s, s]`` the result rotates (mirrors) with the input like an ordinary image, without
+    the orientation shuffle; of spatially pooled features ``[B, C, |H|]`` it is invariant."""
+    if x.dim() < 3:
+        raise ValueError(f"group_pool expects group features [B, C, |H|, ...], got {tuple(x.shape)}")
     if reduce == "max":
         return x.amax(dim=2)
     if reduce == "mean":
@@ -268,7 +269,7 @@ class GCNN(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         h = self.features(x).amax(dim=(-2, -1))       # [B, C, |H|]: global spatial max pool
-        h = h.amax(dim=2) if self.head_kind == "invariant" else h.flatten(1)
+        h = group_pool(h) if self.head_kind == "invariant" else h.flatten(1)
         return self.head(h)
 
     def extra_repr(self) -> str:
