@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import TensorDataset
 
@@ -109,15 +108,7 @@ def main(argv: list[str]) -> None:
         for seed in range(args.seeds):
             seed_everything(seed)
             model = CohenWellingCNN(group, channels, dropout)
-            generator = torch.Generator().manual_seed(seed)
-
-            def loss(m: nn.Module, batch: tuple[Tensor, Tensor], augment: bool = augment,
-                     generator: torch.Generator = generator) -> Tensor:
-                x, y = batch
-                if augment:
-                    x = digits.random_transform(x, Rot90(), generator)
-                return F.cross_entropy(m(x), y)
-
+            loss = digits.augmented_cross_entropy(Rot90() if augment else None, seed=seed)
             start = time.perf_counter()
             fit(model, loss, data["train"], steps=steps, batch_size=args.batch_size, lr=1e-3,
                 optimizer=lambda p: torch.optim.Adam(p, lr=1e-3), seed=seed, device=device, amp=False)

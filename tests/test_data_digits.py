@@ -59,3 +59,19 @@ def test_every_split_is_a_slice_of_one_order() -> None:
     assert torch.equal(pool_x, x[:1000].flatten(1)) and torch.equal(pool_y, y[:1000])
     x[0] = -1                                                      # a copy: the cache is untouched
     assert digits.shuffled()[0].min() >= 0
+
+
+def test_augmented_cross_entropy_turns_each_image_reproducibly() -> None:
+    from symlib.data.digits import augmented_cross_entropy
+
+    train, _ = load()
+    x, y = train.tensors[0][:8], train.tensors[1][:8]
+    seen = []
+    model = lambda images: seen.append(images) or images.flatten(1)[:, :10]  # noqa: E731
+    plain = augmented_cross_entropy()(model, (x, y))
+    assert torch.equal(seen[-1], x) and plain.ndim == 0
+    augmented_cross_entropy(Rot90(), seed=3)(model, (x, y))
+    again = augmented_cross_entropy(Rot90(), seed=3)
+    again(model, (x, y))
+    assert torch.equal(seen[-1], seen[-2]) and not torch.equal(seen[-1], x)    # seeded, and turned
+    assert torch.equal(seen[-1], random_transform(x, Rot90(), torch.Generator().manual_seed(3)))

@@ -9,10 +9,12 @@ Shapes: images ``[N, 1, 8, 8]`` float32 in ``[0, 1]``, labels ``[N]`` int64.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import torch
-from torch import Tensor
+import torch.nn.functional as F
+from torch import Tensor, nn
 from torch.utils.data import TensorDataset
 
 from symlib.groups import Dihedral4, Rot90
@@ -67,3 +69,20 @@ def random_transform(x: Tensor, group: Rot90 | Dihedral4, generator: torch.Gener
         if chosen.any():
             out[chosen] = group.act(g, x[chosen])
     return out
+
+
+def augmented_cross_entropy(group: Rot90 | Dihedral4 | None = None, seed: int = 0
+                            ) -> Callable[[nn.Module, Sequence[Tensor]], Tensor]:
+    """A training loss for :func:`symlib.train.fit`: cross-entropy of ``model(x)`` against ``y`` for a
+    batch ``(x, y)``. With ``group``, data augmentation: each image is first transformed by its own
+    random element of ``group`` (:func:`random_transform`, from a generator seeded by ``seed``, so a
+    run is reproducible)."""
+    generator = torch.Generator().manual_seed(seed)
+
+    def loss(model: nn.Module, batch: Sequence[Tensor]) -> Tensor:
+        x, y = batch
+        if group is not None:
+            x = random_transform(x, group, generator)
+        return F.cross_entropy(model(x), y)
+
+    return loss
