@@ -42,6 +42,11 @@ def record(**fields: object) -> None:
         f.write(json.dumps(fields, ensure_ascii=False, default=str) + "\n")
 
 
+def _line(statement: str, holds: bool) -> str:
+    """How a claim is printed, where it is checked and again when the chapter closes its claims."""
+    return f"{'✓' if holds else '✗ FALSE'}  {statement}"
+
+
 class ClaimFailed(AssertionError):
     """Raised at the end of a claims block when at least one claim is false."""
 
@@ -67,7 +72,7 @@ class Claims:
         ok = bool(holds)
         self.results.append((statement, ok))
         record(kind="claim", chapter=self.chapter, statement=statement, holds=ok)
-        print(f"{'✓' if ok else '✗ FALSE'}  {statement}")
+        print(_line(statement, ok))
 
     @property
     def failed(self) -> list[str]:
@@ -78,7 +83,7 @@ class Claims:
         none was checked); the last cell of a chapter."""
         print(f"Claims of chapter {self.chapter}")
         for statement, ok in self.results:
-            print(f"{'✓' if ok else '✗ FALSE'}  {statement}")
+            print(_line(statement, ok))
         self._verdict()
 
     def _verdict(self) -> None:

@@ -209,3 +209,10 @@ def test_split_seeds_are_distinct_and_documented() -> None:
     assert len(set(seeds.values())) == 3 and nbody.split_seed("test", seed=1) != seeds["test"]
     with pytest.raises(ValueError, match="unknown split"):
         nbody.split_seed("validation")
+
+
+def test_to_moves_every_tensor() -> None:
+    data = nbody.generate(2, seed=0)
+    moved = data.to("meta")
+    assert all(t.device.type == "meta" for t in (moved.pos, moved.vel, moved.charges, moved.target))
+    assert len(moved) == 2 and data.pos.device.type == "cpu"

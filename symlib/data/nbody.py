@@ -8,9 +8,9 @@ integrated with the simulator of the original benchmark: a kick–drift (symplec
 ``dt = 0.001`` with each force component clipped to ``±100``, snapshots every 100 steps, no bounding
 box. The clip only acts in close encounters, but there it breaks both momentum conservation and
 rotation symmetry (it clips along the coordinate axes); it is kept for fidelity to the benchmark.
-Initial positions are standard normal,
-initial velocities have random directions and norm 0.5. The task: from positions, velocities and
-charges at snapshot 30, predict the positions at snapshot 40, i.e. 1,000 steps later.
+Initial positions are standard normal, initial velocities have random directions and norm 0.5. The
+task: from positions, velocities and charges at snapshot 30, predict the positions at snapshot 40,
+i.e. 1,000 steps later.
 
 All trajectories are simulated at once as batched tensors (float64), so the full 3,000 / 2,000 /
 2,000 split takes seconds, not the minutes of a per-trajectory loop. The simulation uses only
@@ -157,10 +157,15 @@ class NBody:
             raise ValueError(f"num must be in 1..{len(self)}, got {num}")
         return NBody(self.pos[:num], self.vel[:num], self.charges[:num], self.target[:num])
 
+    def to(self, device: torch.device | str | None) -> NBody:
+        """The same systems with every tensor on ``device``."""
+        return NBody(*(t.to(device) for t in (self.pos, self.vel, self.charges, self.target)))
+
     def dataset(self, device: torch.device | str | None = None) -> TensorDataset:
         """``(pos, vel, charges, target)`` as a ``TensorDataset`` (on ``device``): the training data
         :func:`loss` and :func:`rotated_loss` expect, for :func:`symlib.train.fit`."""
-        return TensorDataset(*(t.to(device) for t in (self.pos, self.vel, self.charges, self.target)))
+        d = self.to(device)
+        return TensorDataset(d.pos, d.vel, d.charges, d.target)
 
     def graphs(self) -> list:
         """One fully connected torch_geometric ``Data`` per system: ``pos, vel [5, 3]``,

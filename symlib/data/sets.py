@@ -42,7 +42,7 @@ def digits(split: str = "train") -> tuple[Tensor, Tensor]:
         raise ValueError(f"unknown split {split!r}: expected one of {', '.join(map(repr, SPLITS))}")
     x, y = _all_digits()
     part = slice(0, TRAIN_IMAGES) if split == "train" else slice(TRAIN_IMAGES, None)
-    return x[part].clone(), y[part].clone()
+    return x[part], y[part]            # _all_digits returns a fresh copy: nobody else holds these
 
 
 def digit_sets(num_sets: int, sizes: int | tuple[int, int] = (1, 10), *, split: str = "train",
