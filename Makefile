@@ -5,6 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Sphinx warnings are errors: a broken reference or a missing figure fails the build.
 BOOKFLAGS ?= -W --keep-going
+# pytest-xdist: one worker per core; loadscope keeps each notebook's cells in order on one worker
+# (the training chapters run single-threaded, so two notebooks share two cores without slowing down)
+PARALLEL ?= -n auto --dist loadscope
 
 .PHONY: env lock test book pdf execute clean
 
@@ -31,7 +34,7 @@ lock:
 ## chromium or a built book, except in CI)
 test: env
 	$(BIN)/ruff check --no-cache .
-	$(BIN)/python -m pytest --nbval tests notebooks
+	$(BIN)/python -m pytest --nbval $(PARALLEL) tests notebooks
 
 ## book: build the HTML book into _build/html from the notebooks' stored outputs, then check it
 book: env

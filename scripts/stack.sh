@@ -39,5 +39,5 @@ print("stack versions:", ", ".join(f"{p} {version(p)}" for p in
 EOF
 
 t=$(date +%s)
-"$venv/bin/python" -m pytest --nbval-lax -p no:cacheprovider -q notebooks tests/test_imports.py
+"$venv/bin/python" -m pytest --nbval-lax -n auto --dist loadscope -p no:cacheprovider -q notebooks tests/test_imports.py
 echo "stack $name: notebooks and claims $(( $(date +%s) - t )) s"
