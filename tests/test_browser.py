@@ -11,9 +11,12 @@ Serves ``_build/html`` on 127.0.0.1, opens every page in Debian's ``chromium`` t
 * on every chapter: the Colab launch button with this notebook's URL, visible when the rocket is
   clicked; links into the glossary; the note on running at full scale; exercise solutions that
   start hidden and open on a click;
-* the search page finds a word of the book.
+* the search page finds a word of the book;
+* nothing sticks out of its column, at 1280 px (light and dark) and at a phone's 390 px: the page
+  never scrolls sideways, and wide math, code or tables scroll inside their own box.
 
-A screenshot of every page (light, whole page) and of its first figure in dark mode, and
+A screenshot of every page (light, whole page), of its first figure in dark mode and of its top at
+390 px, and
 ``report.md`` (what was checked, how long it took) go to ``_build/screenshots``. Run ``make book``
 first. Without Chromium or a built book the tests are skipped, except under CI (``CI`` set), where
 they fail instead: CI must run them. ``SYMLIB_BOOK_HTML`` points the test at another built book.
@@ -46,6 +49,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--
                  "--disable-quic", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 VIEWPORT = {"width": 1280, "height": 900}
+NARROW = {"width": 390, "height": 844}  # a phone held upright
 SHOT_HEIGHT = 16_000  # px: full-page screenshots stop there (the API page is ~100,000 px tall)
 TIMEOUT_MS = 30_000
 
@@ -112,6 +116,7 @@ class PageReport:
     solutions_hidden: bool = False
     solutions_open_on_click: bool = False
     search_results: int = 0
+    overflow: list[str] = field(default_factory=list)
 
 
 # --- JavaScript run in the page ------------------------------------------------------------------
@@ -182,6 +187,37 @@ LEAKED_MARKUP = r"""() => {
     if (bad.test(n.textContent)) found.push(n.textContent.trim().slice(0, 100));
   }
   return found;
+}"""
+
+# Elements wider than their column. An element may stick out only inside an ancestor that scrolls
+# (overflow-x auto/scroll: wide code and math scroll in their own box); inside one that hides the
+# overflow it is cut off; with neither, it sticks out of the article. MathJax's assistive MathML is
+# clipped on purpose (it is for screen readers) and skipped.
+OVERFLOW = """() => {
+  const out = [];
+  const doc = document.documentElement;
+  if (doc.scrollWidth > doc.clientWidth + 1)
+    out.push(`the page scrolls sideways: ${doc.scrollWidth} px wide in ${doc.clientWidth}`);
+  const article = document.querySelector('article.bd-article');
+  if (!article) return out;
+  const column = article.getBoundingClientRect();
+  for (const el of article.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0 || el.closest('mjx-assistive-mml')) continue;
+    let box = el.parentElement, style = null;
+    while (box && box !== article && (style = getComputedStyle(box).overflowX) === 'visible')
+      box = box.parentElement;
+    let why = null;
+    if (box && box !== article) {
+      if ((style === 'hidden' || style === 'clip') && r.right > box.getBoundingClientRect().right + 1)
+        why = 'cut off';
+    } else if (r.right > column.right + 1 || r.left < column.left - 1) {
+      why = 'outside the column';
+    }
+    if (why) out.push(`${why} by ${Math.round(r.right - column.right)} px: <${el.tagName.toLowerCase()}> `
+                      + JSON.stringify((el.textContent || '').trim().slice(0, 60)));
+  }
+  return out.slice(0, 10);
 }"""
 
 DARK = """() => {
@@ -287,6 +323,7 @@ def _visit(context, base: str, path: str, colab: str | None) -> PageReport:
     found = page.evaluate(LINKS_AND_IDS)
     report.links, report.ids = found["links"], found["ids"]
     report.leaked_markup = page.evaluate(LEAKED_MARKUP)
+    report.overflow += [f"{VIEWPORT['width']} px: {o}" for o in page.evaluate(OVERFLOW)]
 
     if colab is not None:
         _check_chapter(page, report, colab)
@@ -297,11 +334,26 @@ def _visit(context, base: str, path: str, colab: str | None) -> PageReport:
     page.screenshot(path=str(SHOTS / f"{name}.jpg"), full_page=True, type="jpeg", quality=85,
                     clip={"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height})
     report.dark_theme = page.evaluate(DARK)
+    report.overflow += [f"{VIEWPORT['width']} px, dark: {o}" for o in page.evaluate(OVERFLOW)]
     page.evaluate("() => document.querySelector('article img')?.scrollIntoView({block: 'center'})")
     page.screenshot(path=str(SHOTS / f"{name}.dark.png"))
     report.seconds = time.perf_counter() - start
     page.close()
     return report
+
+
+def _visit_narrow(context, base: str, report: PageReport) -> None:
+    """The page on a phone: what overflows its column at NARROW width, and a screenshot of its top."""
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base)
+               else route.abort())
+    page.goto(base + report.path, wait_until="load")
+    page.evaluate(WAIT_FOR_MATH)
+    report.overflow += [f"{NARROW['width']} px: {o}" for o in page.evaluate(OVERFLOW)]
+    name = report.path.removesuffix(".html").replace("/", "__")
+    page.screenshot(path=str(SHOTS / f"{name}.{NARROW['width']}px.jpg"), type="jpeg", quality=85)
+    page.close()
 
 
 @pytest.fixture(scope="module")
@@ -327,6 +379,13 @@ def crawl(server: str) -> dict[str, PageReport]:
             search = _search(context, server)
         except PlaywrightError:
             search = 0
+        phone = browser.new_context(viewport=NARROW, color_scheme="light", is_mobile=True)
+        for report in reports.values():
+            if report.redirect is None and report.crawl_error is None:
+                try:
+                    _visit_narrow(phone, server, report)
+                except PlaywrightError as e:
+                    report.crawl_error = f"at {NARROW['width']} px: {str(e).splitlines()[0]}"
         browser.close()
     reports["search.html"].search_results = search
     _write_report(reports, search, time.perf_counter() - start)
@@ -357,6 +416,8 @@ def _write_report(reports: dict[str, PageReport], search: int, seconds: float) -
         (f"- {len(chapters)} chapters: Colab button, glossary links "
          f"({sum(r.glossary_links for r in chapters)}), full-scale note, hidden solutions"),
         f"- search for 'equivariance': {search} results",
+        (f"- overflow checked at {VIEWPORT['width']} px (light and dark) and {NARROW['width']} px: "
+         f"{sum(len(r.overflow) for r in reports.values())} elements wider than their column"),
         "",
         "| page | s | math | images | links | console errors | external requests |",
         "|---|---|---|---|---|---|---|",
@@ -464,6 +525,12 @@ def test_exercise_solutions_start_hidden_and_open_on_click(crawl: dict[str, Page
                         and crawl[p].solutions_open_on_click)}
     assert not {p: {k: r[k] for k in ("solutions", "solutions_hidden", "solutions_open_on_click")}
                 for p, r in problems.items()}
+
+
+def test_nothing_overflows_its_column(crawl: dict[str, PageReport]) -> None:
+    """At 1280 px (light and dark) and 390 px no page scrolls sideways and nothing is cut off or
+    sticks out of the article's column; wide math, code and tables scroll inside their own box."""
+    assert not _problems(crawl, "overflow")
 
 
 def test_search_finds_the_books_words(crawl: dict[str, PageReport]) -> None:
