@@ -39,6 +39,15 @@ WAIT_FOR_PAGE = """async () => {
 }"""
 
 
+# Code blocks wider than the printed column: on paper they cannot scroll, so they must wrap
+# (book/_static/fit.css does it for print).
+CLIPPED_CODE = """() => [...document.querySelectorAll('pre')]
+  .filter(p => p.scrollWidth > p.clientWidth + 1)
+  .map(p => p.textContent.trim().split('\\n')[0].slice(0, 80))"""
+# The printed column in CSS pixels: A4 (210 mm) less the margins below (2 × 12 mm), at 96 px per inch.
+PRINT_WIDTH = round((210 - 2 * 12) / 25.4 * 96)
+
+
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:
         pass
@@ -63,7 +72,8 @@ def print_pdf(html_dir: Path, out: Path) -> int:
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-            page = browser.new_page()
+            page = browser.new_page(viewport={"width": PRINT_WIDTH, "height": 1000})
+            page.emulate_media(media="print")
             page.set_default_timeout(300_000)
             page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(base) else r.abort())
             # singlehtml writes the page to book/intro.html with links relative to the root: serve it there.
@@ -72,6 +82,9 @@ def print_pdf(html_dir: Path, out: Path) -> int:
             unrendered = page.evaluate(WAIT_FOR_PAGE)
             if unrendered:
                 raise RuntimeError(f"{unrendered} math elements were not typeset")
+            clipped = page.evaluate(CLIPPED_CODE)
+            if clipped:
+                raise RuntimeError(f"{len(clipped)} code blocks are wider than the page, e.g. {clipped[:3]}")
             pdf = page.pdf(format="A4", print_background=True, outline=True, tagged=True,
                            margin={"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"})
             browser.close()
