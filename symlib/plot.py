@@ -7,6 +7,9 @@ that importing symlib never changes matplotlib's global state behind a reader's 
 
 from __future__ import annotations
 
+import base64
+import io
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -84,19 +87,11 @@ def image(ax: Axes, a: torch.Tensor | np.ndarray, title: str = "", *, signed: bo
         ax.figure.colorbar(im, ax=ax, shrink=0.8)
 
 
-def shift_explorer(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
-                   titles: Sequence[str] = ("input x shifted by s", "f(shifted x)", "f(x) shifted by s"),
-                   cmap: str = "gray"):
-    """An ipywidgets slider that shifts an image ``x`` of shape ``[1, c, h, w]`` horizontally (with
-    wrap-around) and shows the input, ``f`` of the shifted input, and the shifted ``f(x)``, for the
-    first channel. For a shift-equivariant ``f`` the last two panels are identical.
-
-    Returns the widget (an ``ipywidgets.VBox``); display it as a cell's last expression.
-    """
-    import ipywidgets as widgets
-
+def _shift_drawer(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, titles: Sequence[str],
+                  cmap: str) -> Callable[[int], None]:
+    """``draw(s)``: three panels (x shifted by s, f of it, f(x) shifted by s) in a new figure."""
     if x.dim() != 4 or x.shape[0] != 1:
-        raise ValueError(f"shift_explorer expects one image of shape [1, c, h, w], got {tuple(x.shape)}")
+        raise ValueError(f"a shift explorer expects one image of shape [1, c, h, w], got {tuple(x.shape)}")
     with torch.no_grad():
         fx = f(x)
 
@@ -107,7 +102,31 @@ def shift_explorer(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
         for ax, p, t in zip(axes[0], panels, titles):
             image(ax, p[0, 0], t, cmap=cmap)
 
+    return draw
+
+
+SHIFT_TITLES = ("input x shifted by s", "f(shifted x)", "f(x) shifted by s")
+
+
+def shift_explorer(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
+                   titles: Sequence[str] = SHIFT_TITLES, cmap: str = "gray"):
+    """An ipywidgets slider that shifts an image ``x`` of shape ``[1, c, h, w]`` horizontally (with
+    wrap-around) and shows the input, ``f`` of the shifted input, and the shifted ``f(x)``, for the
+    first channel. For a shift-equivariant ``f`` the last two panels are identical.
+
+    Returns the widget (an ``ipywidgets.VBox``); display it as a cell's last expression. For readers
+    without a kernel, :func:`shift_slider` draws the same panels as a static slider.
+    """
+    import ipywidgets as widgets
+
+    draw = _shift_drawer(f, x, titles, cmap)
     return _slider_view(widgets.IntSlider(value=0, min=0, max=x.shape[-1] - 1, description="shift s"), draw)
+
+
+def shift_slider(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, shifts: Sequence[int], *,
+                 name: str, titles: Sequence[str] = SHIFT_TITLES, cmap: str = "gray") -> StaticSlider:
+    """:func:`shift_explorer`'s panels at each of ``shifts``, precomputed: a :class:`StaticSlider`."""
+    return static_slider(_shift_drawer(f, x, titles, cmap), shifts, name=name, label="shift s")
 
 
 def _slider_view(slider: Any, draw: Callable[[int], None]) -> Any:
@@ -171,13 +190,10 @@ def rotated_predictions(axes: Sequence[Axes], predictors: dict[str, Callable], p
         ax.set(title=f"{name}, rotated by {degrees:.0f}°", xlabel="x", ylabel="y")
 
 
-def rotation_explorer(predictors: dict[str, Callable], pos: torch.Tensor, vel: torch.Tensor,
-                      charges: torch.Tensor, target: torch.Tensor | None = None, *, step: int = 15):
-    """An ipywidgets slider for a rotation angle about the z axis, redrawing
-    :func:`rotated_predictions` for one particle system: rotate the system, and see whether each
-    model's prediction rotates with it. Returns the widget (an ``ipywidgets.VBox``)."""
-    import ipywidgets as widgets
-
+def _rotation_drawer(predictors: dict[str, Callable], pos: torch.Tensor, vel: torch.Tensor,
+                     charges: torch.Tensor, target: torch.Tensor | None) -> Callable[[int], None]:
+    """``draw(degrees)``: :func:`rotated_predictions` in a new figure, one panel per predictor, with
+    axis limits fixed for every angle."""
     centre = pos.mean(0)
     pts = [pos] + ([target] if target is not None else [])
     lim = 1.15 * max(float((p - centre)[:, :2].norm(dim=-1).max()) for p in pts) + 0.5
@@ -187,4 +203,105 @@ def rotation_explorer(predictors: dict[str, Callable], pos: torch.Tensor, vel: t
         rotated_predictions(axes[0], predictors, pos, vel, charges, degrees, target, lim)
         axes[0, 0].legend(loc="lower left", fontsize=7)
 
+    return draw
+
+
+def rotation_explorer(predictors: dict[str, Callable], pos: torch.Tensor, vel: torch.Tensor,
+                      charges: torch.Tensor, target: torch.Tensor | None = None, *, step: int = 15):
+    """An ipywidgets slider for a rotation angle about the z axis, redrawing
+    :func:`rotated_predictions` for one particle system: rotate the system, and see whether each
+    model's prediction rotates with it. Returns the widget (an ``ipywidgets.VBox``); for readers
+    without a kernel, :func:`rotation_slider` draws the same panels as a static slider."""
+    import ipywidgets as widgets
+
+    draw = _rotation_drawer(predictors, pos, vel, charges, target)
     return _slider_view(widgets.IntSlider(value=0, min=0, max=360, step=step, description="angle (°)"), draw)
+
+
+def rotation_slider(predictors: dict[str, Callable], pos: torch.Tensor, vel: torch.Tensor,
+                    charges: torch.Tensor, target: torch.Tensor | None = None, *, angles: Sequence[int],
+                    name: str) -> StaticSlider:
+    """:func:`rotation_explorer`'s panels at each of ``angles`` (degrees), precomputed: a
+    :class:`StaticSlider`."""
+    draw = _rotation_drawer(predictors, pos, vel, charges, target)
+    return static_slider(draw, angles, name=name, label="angle", fmt=lambda a: f"{a}°")
+
+
+class StaticSlider:
+    """A slider over precomputed figures that needs no kernel: displayed, it is HTML (a range input, the
+    frames as PNG data URIs, and a few lines of inline JavaScript that swap them), so it works in the
+    rendered book, offline, with no server and nothing fetched. Where scripts do not run (an untrusted
+    notebook, the PDF) the first frame shows.
+
+    The HTML is a pure function of the frames: its element id comes from ``name``, so a notebook's
+    stored output changes only where the pictures do (``nbval_sanitize.cfg`` masks the PNG payloads,
+    whose bytes may differ between machines; the rest is compared).
+
+    Attributes:
+        name: the element id's suffix (``symlib-slider-<name>``), unique on its page.
+        label: what the slider sets, shown beside it.
+        labels: each frame's value, as shown.
+        frames: each frame as a ``data:image/png;base64,...`` URI.
+    """
+
+    def __init__(self, name: str, label: str, labels: Sequence[str], frames: Sequence[str]) -> None:
+        self.name, self.label, self.labels, self.frames = name, label, list(labels), list(frames)
+
+    def _repr_html_(self) -> str:
+        import html
+        import json
+
+        root = f"symlib-slider-{self.name}"
+        data = json.dumps({"labels": self.labels, "frames": self.frames}).replace("</", "<\\/")
+        return (
+            f'<div class="symlib-slider" id="{root}">\n'
+            f'<label>{html.escape(self.label)} <input type="range" min="0" max="{len(self.frames) - 1}" '
+            f'step="1" value="0" aria-label="{html.escape(self.label)}"> '
+            f"<output>{html.escape(self.labels[0])}</output></label>\n"
+            f'<img alt="{html.escape(self.label)} = {html.escape(self.labels[0])}" src="{self.frames[0]}">\n'
+            f'<script type="application/json">{data}</script>\n'
+            "<script>(() => {\n"
+            f'  const root = document.getElementById("{root}");\n'
+            "  const data = JSON.parse(\n"
+            "    root.querySelector('script[type=\"application/json\"]').textContent);\n"
+            '  const input = root.querySelector("input"), img = root.querySelector("img");\n'
+            '  const out = root.querySelector("output");\n'
+            '  input.addEventListener("input", () => {\n'
+            "    const k = Number(input.value);\n"
+            "    img.src = data.frames[k]; out.textContent = data.labels[k];\n"
+            "    img.alt = `${input.getAttribute(\"aria-label\")} = ${data.labels[k]}`;\n"
+            "  });\n"
+            "})();</script>\n"
+            "</div>"
+        )
+
+    def __repr__(self) -> str:
+        return f"StaticSlider({self.name!r}: {self.label} in {self.labels})"
+
+
+_SLIDER_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+
+def static_slider(draw: Callable[[Any], None], values: Sequence[Any], *, name: str, label: str,
+                  fmt: Callable[[Any], str] = str, dpi: int = 72) -> StaticSlider:
+    """Call ``draw(v)`` for every ``v`` in ``values`` (each call draws one new figure, e.g. with
+    :func:`subplots`), keep each figure as a PNG and close it; return the :class:`StaticSlider` that
+    shows them. ``name``: lower-case letters, digits and hyphens, unique on its page.
+    """
+    if not _SLIDER_NAME.fullmatch(name):
+        raise ValueError(f"name must be lower-case letters, digits and hyphens, got {name!r}")
+    if len(values) < 2:
+        raise ValueError(f"a slider needs at least 2 values, got {len(values)}")
+    frames = []
+    for v in values:
+        before = set(plt.get_fignums())
+        draw(v)
+        new = [n for n in plt.get_fignums() if n not in before]
+        if len(new) != 1:
+            raise ValueError(f"draw({v!r}) must draw exactly one new figure, it drew {len(new)}")
+        fig = plt.figure(new[0])
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+        plt.close(fig)
+        frames.append("data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"))
+    return StaticSlider(name, label, [fmt(v) for v in values], frames)

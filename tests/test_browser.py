@@ -12,6 +12,8 @@ Serves ``_build/html`` on 127.0.0.1, opens every page in Debian's ``chromium`` t
   clicked; links into the glossary; the note on running at full scale; exercise solutions that
   start hidden and open on a click;
 * the search page finds a word of the book;
+* every static slider (``symlib.plot.StaticSlider``) moves and changes its picture, and the chapters
+  with an explorer have one;
 * nothing sticks out of its column, at 1280 px (light and dark) and at a phone's 390 px: the page
   never scrolls sideways, and wide math, code or tables scroll inside their own box.
 
@@ -117,6 +119,8 @@ class PageReport:
     solutions_open_on_click: bool = False
     search_results: int = 0
     overflow: list[str] = field(default_factory=list)
+    sliders: int = 0
+    broken_sliders: list[str] = field(default_factory=list)
 
 
 # --- JavaScript run in the page ------------------------------------------------------------------
@@ -219,6 +223,21 @@ OVERFLOW = """() => {
   }
   return out.slice(0, 10);
 }"""
+
+# Each static slider, moved to its last frame as a reader would drag it: the picture and the value
+# shown beside it must change.
+SLIDERS = """() => [...document.querySelectorAll('.symlib-slider')].map(root => {
+  const input = root.querySelector('input[type=range]'), img = root.querySelector('img');
+  const out = root.querySelector('output');
+  const before = [img.src, out.textContent];
+  input.value = input.max;
+  input.dispatchEvent(new Event('input', {bubbles: true}));
+  const after = [img.src, out.textContent];
+  input.value = input.min;
+  input.dispatchEvent(new Event('input', {bubbles: true}));
+  return {id: root.id, frames: Number(input.max) + 1, picture: before[0] !== after[0],
+          value: before[1] !== after[1], back: img.src === before[0]};
+})"""
 
 DARK = """() => {
   document.documentElement.dataset.theme = 'dark';
@@ -324,6 +343,10 @@ def _visit(context, base: str, path: str, colab: str | None) -> PageReport:
     report.links, report.ids = found["links"], found["ids"]
     report.leaked_markup = page.evaluate(LEAKED_MARKUP)
     report.overflow += [f"{VIEWPORT['width']} px: {o}" for o in page.evaluate(OVERFLOW)]
+    sliders = page.evaluate(SLIDERS)
+    report.sliders = len(sliders)
+    report.broken_sliders = [str(x) for x in sliders
+                             if not (x["frames"] > 1 and x["picture"] and x["value"] and x["back"])]
 
     if colab is not None:
         _check_chapter(page, report, colab)
@@ -416,6 +439,7 @@ def _write_report(reports: dict[str, PageReport], search: int, seconds: float) -
         (f"- {len(chapters)} chapters: Colab button, glossary links "
          f"({sum(r.glossary_links for r in chapters)}), full-scale note, hidden solutions"),
         f"- search for 'equivariance': {search} results",
+        f"- {sum(r.sliders for r in reports.values())} static sliders dragged: picture and value change",
         (f"- overflow checked at {VIEWPORT['width']} px (light and dark) and {NARROW['width']} px: "
          f"{sum(len(r.overflow) for r in reports.values())} elements wider than their column"),
         "",
@@ -525,6 +549,15 @@ def test_exercise_solutions_start_hidden_and_open_on_click(crawl: dict[str, Page
                         and crawl[p].solutions_open_on_click)}
     assert not {p: {k: r[k] for k in ("solutions", "solutions_hidden", "solutions_open_on_click")}
                 for p, r in problems.items()}
+
+
+# Chapters whose notebook has an ipywidgets explorer: the rendered book must offer a static slider.
+EXPLORERS = ("notebooks/01_the_property.html",)
+
+
+def test_static_sliders_move_their_pictures(crawl: dict[str, PageReport]) -> None:
+    assert not _problems(crawl, "broken_sliders")
+    assert not [p for p in EXPLORERS if crawl[p].sliders == 0], "a chapter with an explorer lacks its slider"
 
 
 def test_nothing_overflows_its_column(crawl: dict[str, PageReport]) -> None:
