@@ -9,7 +9,8 @@ from torch_geometric.data import Batch, Data
 from symlib.equivariance import equivariance_error
 from symlib.geometry import complete_graph
 from symlib.groups import Euclidean3d, GraphPermutation, Permutation, Product, Trivial
-from symlib.layers.egnn import EGNN, CoordinateGNN, EGNNLayer
+from symlib.layers import count_parameters
+from symlib.layers.egnn import EGNN, CoordinateGNN, EGNNLayer, LinearDynamics
 
 from helpers import assert_equivariant
 
@@ -32,9 +33,9 @@ def _model(dtype: torch.dtype) -> EGNN:
     return model
 
 
-@pytest.mark.parametrize("reflections", [False, True])
-def test_equivariant_to_rotations_reflections_translations(dtype: torch.dtype, reflections: bool) -> None:
-    model, data = _model(dtype), _system(dtype=dtype)
+def _assert_e3_equivariant(model: torch.nn.Module, data: Data, reflections: bool, dtype: torch.dtype) -> None:
+    """Rotating (and reflecting) and translating positions, rotating velocities: the predicted
+    positions move along."""
     group = Euclidean3d(reflections=reflections)
 
     def f(inputs: tuple) -> torch.Tensor:
@@ -44,6 +45,11 @@ def test_equivariant_to_rotations_reflections_translations(dtype: torch.dtype, r
 
     act = Product(group, group.on_vectors(), Trivial())
     assert_equivariant(f, (data.pos, data.vel, data.charges), act, group, dtype=dtype)
+
+
+@pytest.mark.parametrize("reflections", [False, True])
+def test_equivariant_to_rotations_reflections_translations(dtype: torch.dtype, reflections: bool) -> None:
+    _assert_e3_equivariant(_model(dtype), _system(dtype=dtype), reflections, dtype)
 
 
 def test_equivariant_to_relabelling_the_particles(dtype: torch.dtype) -> None:
@@ -117,3 +123,30 @@ def test_the_coordinate_gnn_baseline_is_permutation_but_not_rotation_equivariant
     assert equivariance_error(f, (data.pos, data.vel, data.charges), act, group).max > 1e-3
     out = model(Batch.from_data_list([data, _system(seed=4)]))
     assert out.shape == (10, 3) and torch.isfinite(out).all()
+
+
+def test_linear_dynamics_is_the_motion_equation_with_one_learned_time() -> None:
+    """The paper's Linear baseline: x + t·v, one parameter, t starting at the authors' 0.7."""
+    model, data = LinearDynamics().double(), _system()
+    assert count_parameters(model) == 1
+    assert torch.allclose(model(data), data.pos + 0.7 * data.vel)
+    with torch.no_grad():
+        model.time.fill_(0.25)
+    assert torch.allclose(model(data), data.pos + 0.25 * data.vel)
+    model(data).square().sum().backward()
+    assert model.time.grad is not None and torch.isfinite(model.time.grad).all()
+
+
+@pytest.mark.parametrize("reflections", [False, True])
+def test_linear_dynamics_is_e3_and_permutation_equivariant(dtype: torch.dtype, reflections: bool) -> None:
+    model, data = LinearDynamics(time=0.6).to(dtype), _system(dtype=dtype)
+    _assert_e3_equivariant(model, data, reflections, dtype)
+    assert_equivariant(model, data, GraphPermutation(5), Permutation(5, dim=0), dtype=dtype)
+
+
+def test_linear_dynamics_names_bad_inputs() -> None:
+    model, data = LinearDynamics(), _system(dtype=torch.float32)
+    with pytest.raises(ValueError, match="pos and vel"):
+        model(Data(pos=data.pos))
+    with pytest.raises(ValueError, match=r"\[N, 3\]"):
+        model(Data(pos=data.pos, vel=data.vel[:, :2]))

@@ -17,6 +17,9 @@ weights, and permutation-equivariant because it only sums over neighbours. Two d
 stacks stable, as in the original: the last layer of ``φ_x`` starts with a tiny gain (0.001), and
 coordinate updates are *averaged* over neighbours rather than summed.
 
+:class:`LinearDynamics` is the paper's "Linear" baseline of the N-body experiment: no message passing at
+all, only the motion equation ``x(t) = x(0) + t · v(0)`` with one learned time ``t``.
+
 Graphs use torch_geometric's convention: ``edge_index [2, E]`` with messages flowing from
 ``edge_index[0]`` (``j``) to ``edge_index[1]`` (``i``); several graphs are batched as one disjoint graph.
 """
@@ -164,3 +167,33 @@ class CoordinateGNN(nn.Module):
             m = phi_e(torch.cat([h[i], h[j], q[i] * q[j]], dim=-1))
             h = h + phi_h(torch.cat([h, scatter(m, i, dim=0, dim_size=x.shape[0], reduce="sum")], dim=-1))
         return x + self.out(h)
+
+
+class LinearDynamics(nn.Module):
+    """The EGNN paper's "Linear" baseline: every particle flies on in a straight line for a learned time.
+
+    .. math::  \\hat x_i = x_i + t\\, v_i
+
+    with one learned scalar ``t``, initialised to ``0.7`` as in the authors' ``Linear_dynamics``
+    (``n_body_system/model.py``; the paper describes the baseline as the motion equation
+    ``p(t) = p(0) + v(0) t``). A rigid motion ``x ↦ R x + τ``, ``v ↦ R v`` gives
+    ``R x + τ + t R v = R (x + t v) + τ``, so the model is E(3)-equivariant for every ``t``, and it
+    treats every particle alike (permutation-equivariant); it cannot see the other particles.
+
+    Input: a (batched) torch_geometric ``Data`` with ``pos [N, 3]`` and ``vel [N, 3]`` (other fields,
+    such as ``charges`` and ``edge_index`` from :func:`symlib.data.nbody.as_graph`, are ignored).
+    Output: predicted positions ``[N, 3]``.
+    """
+
+    def __init__(self, time: float = 0.7) -> None:
+        super().__init__()
+        self.time = nn.Parameter(torch.tensor([float(time)]))
+
+    def forward(self, data: Data) -> Tensor:
+        x, v = getattr(data, "pos", None), getattr(data, "vel", None)
+        if x is None or v is None:
+            raise ValueError("LinearDynamics takes a torch_geometric Data with pos and vel "
+                             "(e.g. symlib.data.nbody.as_graph)")
+        if x.dim() != 2 or x.shape[1] != 3 or v.shape != x.shape:
+            raise ValueError(f"pos and vel must both be [N, 3], got {list(x.shape)} and {list(v.shape)}")
+        return x + self.time * v
