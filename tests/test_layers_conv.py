@@ -6,11 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from symlib.equivariance import relative_error
+from symlib.equivariance import invariance_error, relative_error
 from symlib.layers import count_parameters
 from symlib.layers.conv import LocallyConnected2d
 
-from helpers import assert_invariant, assert_matches
+from helpers import assert_broken, assert_invariant, assert_matches
 
 
 @pytest.mark.parametrize("k", [1, 3, 5])
@@ -83,3 +83,22 @@ def test_ring_cnn_is_shift_invariant_on_any_ring_length(dtype: torch.dtype) -> N
         net(torch.randn(3, 1, 5, dtype=dtype))
     with pytest.raises(ValueError, match="odd kernel_size"):
         RingCNN(kernel_size=4)
+
+
+def test_locally_connected_ring_starts_as_the_ring_cnn_and_unties(dtype: torch.dtype) -> None:
+    from symlib.groups import CyclicShift1d
+    from symlib.layers.conv import LocallyConnectedRing, RingCNN
+
+    torch.manual_seed(0)
+    ring = RingCNN(channels=4, kernel_size=5).to(dtype)
+    torch.manual_seed(0)
+    local = LocallyConnectedRing(12, channels=4, kernel_size=5).to(dtype)
+    assert count_parameters(local) == 12 * count_parameters(ring)
+    s = torch.randn(3, 12, dtype=dtype)
+    assert local(s).shape == (3,)
+    assert_matches(local(s), ring(s), dtype=dtype)             # the same seed: the same function
+    with torch.no_grad():
+        local.weight[0][3] += 0.5                               # untie one site's kernels
+    assert_broken(invariance_error(local, s, CyclicShift1d(12)))
+    with pytest.raises(ValueError, match=r"L=12"):
+        local(torch.randn(3, 10, dtype=dtype))

@@ -220,3 +220,18 @@ def test_group_average_is_invariant_for_any_model() -> None:
         assert invariance_error(mlp, x, action).max > 1e-3
     with pytest.raises(ValueError, match="finite group"):
         GroupAverage(mlp, Euclidean3d())
+
+
+def test_group_average_is_the_mean_over_the_transformed_inputs() -> None:
+    """One batched call gives what |G| separate calls give: (1/|G|) Σ_g f(g·x), item by item."""
+    from symlib.groups import CyclicShift1d
+    from symlib.layers.equivariant import GroupAverage
+
+    torch.manual_seed(0)
+    mlp = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2)).double()
+    x = torch.randn(5, 6, dtype=torch.float64)
+    action = CyclicShift1d(6)
+    by_hand = torch.stack([mlp(action.act(g, x)) for g in action.elements()]).mean(0)
+    averaged = GroupAverage(mlp, action)(x)
+    assert averaged.shape == (5, 2)
+    assert_matches(averaged, by_hand, dtype=torch.float64)

@@ -7,7 +7,8 @@ A 2D convolution is two constraints on a fully connected layer at once:
 
 :class:`LocallyConnected2d` keeps the first and drops the second (a different kernel at every
 position), so comparing FC, locally connected and convolutional layers separates the two savings.
-:class:`RingCNN` is the 1D convolutional network for signals on a ring (periodic boundary).
+:class:`RingCNN` is the 1D convolutional network for signals on a ring (periodic boundary), and
+:class:`LocallyConnectedRing` the same network with its weights untied site by site.
 """
 
 from __future__ import annotations
@@ -112,3 +113,50 @@ class RingCNN(nn.Module):
         if s.dim() != 2:
             raise ValueError(f"RingCNN expects signals [N, L], got {tuple(s.shape)}")
         return self.body(s[:, None]).sum(dim=(1, 2))
+
+
+class LocallyConnectedRing(nn.Module):
+    r""":class:`RingCNN` with every site's kernels its own: locality without weight sharing.
+
+    The same layers, windows and sum over sites as a ring CNN, but layer ``ℓ`` at site ``i`` uses its
+    own weights ``W^{(ℓ)}_i`` and bias ``b^{(ℓ)}_i``:
+
+    .. math::  h^{(ℓ+1)}_i = \mathrm{ReLU}\Bigl(b^{(ℓ)}_i + \sum_{t} W^{(ℓ)}_{i,t}\, h^{(ℓ)}_{i+t-r}\Bigr),
+               \qquad f(s) = \sum_i \bigl(b_i + w_i \cdot h^{(L)}_i\bigr),
+
+    indices mod ``length`` and ``r = (k-1)/2``. It is tied to one ring length and is not
+    shift-invariant, except where its sites happen to agree. A new one starts from a freshly
+    initialised :class:`RingCNN`'s weights, copied to every site, so under the same seed it computes
+    exactly what that ring CNN computes until training unties them.
+
+    Args:
+        length: the number of sites ``L``.
+        channels, kernel_size, layers: as in :class:`RingCNN`.
+
+    Shapes: ``[N, L]`` → ``[N]``. Parameters: ``L`` times the ring CNN's.
+    """
+
+    def __init__(self, length: int, channels: int = 16, kernel_size: int = 3, layers: int = 2) -> None:
+        super().__init__()
+        if length < 1:
+            raise ValueError(f"length must be positive, got {length}")
+        self.length, self.kernel_size = length, kernel_size
+        convs = [m for m in RingCNN(channels, kernel_size, layers).body if isinstance(m, nn.Conv1d)]
+        # [L, out, in·k] and [L, out]: the ring CNN's kernels, one copy per site
+        self.weight = nn.ParameterList(nn.Parameter(c.weight.detach().flatten(1).repeat(length, 1, 1))
+                                       for c in convs)
+        self.bias = nn.ParameterList(nn.Parameter(c.bias.detach().repeat(length, 1)) for c in convs)
+
+    def forward(self, s: Tensor) -> Tensor:
+        if s.dim() != 2 or s.shape[1] != self.length:
+            raise ValueError(f"LocallyConnectedRing expects signals [N, L={self.length}], "
+                             f"got {tuple(s.shape)}")
+        r = self.kernel_size // 2
+        h = s[:, :, None]                                                   # [N, L, channels]
+        last = len(self.weight) - 1
+        for layer, (w, b) in enumerate(zip(self.weight, self.bias)):
+            if layer < last:  # site i sees sites i - r … i + r, in the order of Conv1d's taps
+                h = torch.stack([h.roll(d, 1) for d in range(r, -r - 1, -1)], dim=-1).flatten(2)
+            h = torch.einsum("nlc,loc->nlo", h, w) + b                      # site l's own weights
+            h = h.relu() if layer < last else h
+        return h.sum(dim=(1, 2))

@@ -74,6 +74,10 @@ class GroupAverage(nn.Module):
     ``action`` must list its elements (a finite group). The best ``G``-invariant approximation of a
     target ``y(x)`` in mean squared error is its group average; what remains,
     ``y - ȳ``, is an error no ``G``-invariant model can remove.
+
+    The ``|G|`` transformed copies of a batch ``x [N, ...]`` go through ``model`` as one batch of
+    ``|G|·N`` items (one call, not ``|G|``), so ``model`` must treat the items of a batch
+    independently — no batch statistics, as in batch norm in training mode.
     """
 
     def __init__(self, model: nn.Module, action: Action) -> None:
@@ -85,4 +89,5 @@ class GroupAverage(nn.Module):
         self.model, self.action, self.elements = model, action, elements
 
     def forward(self, x: Tensor) -> Tensor:
-        return torch.stack([self.model(self.action.act(g, x)) for g in self.elements]).mean(dim=0)
+        copies = torch.cat([self.action.act(g, x) for g in self.elements])       # [|G|·N, ...]
+        return self.model(copies).unflatten(0, (len(self.elements), x.shape[0])).mean(dim=0)
