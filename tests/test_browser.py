@@ -552,7 +552,7 @@ def test_exercise_solutions_start_hidden_and_open_on_click(crawl: dict[str, Page
 
 
 # Chapters whose notebook has an ipywidgets explorer: the rendered book must offer a static slider.
-EXPLORERS = ("notebooks/01_the_property.html",)
+EXPLORERS = ("notebooks/01_the_property.html", "notebooks/05_rotation_symmetry.html")
 
 
 def test_static_sliders_move_their_pictures(crawl: dict[str, PageReport]) -> None:
