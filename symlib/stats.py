@@ -15,6 +15,7 @@ Losses and errors, which differ by factors, are compared on a log scale with :fu
     print(f"CNN {cnn:.1%}, MLP {mlp:.1%}")                    # "CNN 86.9% ± 0.5%, MLP 61.6% ± 0.7%"
     claims.check("the CNN beats the MLP by more than 15 points", exceeds(cnn, mlp, by=0.15))
     claims.check("the GNN's error is more than twice the EGNN's", exceeds_ratio(gnn, egnn, 2))
+    claims.check("the CNN is above 80%", cnn.above(0.80))           # one estimate against a number
 """
 
 from __future__ import annotations
@@ -76,6 +77,18 @@ class Estimate:
         if min(self.values) <= 0:
             raise ValueError(f"a log scale needs positive values, got {self.values}")
         return Estimate(tuple(math.log(v) for v in self.values))
+
+    def above(self, bound: float, sigmas: float = 2.0) -> bool:
+        """Whether ``mean − sigmas · se > bound``, with at least :data:`MIN_SEEDS` runs."""
+        return self.n >= MIN_SEEDS and self.mean - sigmas * self.se > bound
+
+    def below(self, bound: float, sigmas: float = 2.0) -> bool:
+        """Whether ``mean + sigmas · se < bound``, with at least :data:`MIN_SEEDS` runs."""
+        return self.n >= MIN_SEEDS and self.mean + sigmas * self.se < bound
+
+    def within(self, target: float, tol: float, sigmas: float = 2.0) -> bool:
+        """Whether ``mean ± sigmas · se`` lies inside ``target ± tol`` (at least :data:`MIN_SEEDS` runs)."""
+        return self.n >= MIN_SEEDS and abs(self.mean - target) + sigmas * self.se < tol
 
     def __format__(self, spec: str) -> str:
         return f"{self.mean:{spec}} ± {self.se:{spec}}"

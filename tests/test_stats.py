@@ -93,3 +93,13 @@ def test_shifting_both_sides_changes_nothing(values, shift) -> None:
     b = estimate([v + 1.0 for v in values])
     a2, b2 = estimate([v + shift for v in a.values]), estimate([v + shift for v in b.values])
     assert math.isclose(compare(b, a).diff, compare(b2, a2).diff, abs_tol=1e-6)
+
+
+def test_an_estimate_against_a_fixed_number() -> None:
+    e = estimate([0.90, 0.92, 0.94])                 # mean 0.92, se ≈ 0.0115
+    assert e.above(0.89) and not e.above(0.90)        # 0.92 − 2·0.0115 ≈ 0.897
+    assert e.below(0.95) and not e.below(0.94)
+    assert e.within(0.92, 0.03) and not e.within(0.92, 0.02) and not e.within(0.85, 0.05)
+    assert e.above(0.90, sigmas=1)
+    two = estimate([0.9, 0.9 + 1e-9])
+    assert not (two.above(0.0) or two.below(1.0) or two.within(0.9, 1.0)), "two runs are never enough"
