@@ -1,9 +1,11 @@
 """EGNN on the N-body task, one training step (forward, MSE loss, backward), four ways:
 
 * symlib's :class:`~symlib.layers.egnn.EGNN` on the batched sparse graph (``edge_index``, gathers and
-  scatters over the ``n(n-1)`` edges of each system);
-* a dense reference with *the same weights*: every system as ``[B, n, n, ·]`` tensors, messages summed
-  over a masked axis instead of scattered (checked to give the same positions);
+  scatters over the ``n(n-1)`` edges of each system), the graph built from the batch's tensors in
+  every step, as training does;
+* the same model's dense path, :meth:`~symlib.layers.egnn.EGNN.dense` (*the same weights*): every
+  system as ``[B, n, n − 1, ·]`` tensors, ``φ_e``'s first layer applied per node, messages summed
+  over an axis instead of scattered (checked to give the same positions);
 * egnn-pytorch's ``EGNN`` layers (dense, all ``n²`` pairs) at equal width and depth: ``dim = m_dim =``
   our hidden width, the same number of layers, the same edge attributes and embedding. Its MLPs are
   wider than the EGNN paper's (hidden ``2·(2·dim+3)``, ``2·dim`` and ``4·dim`` where the paper and
@@ -28,27 +30,8 @@ from symlib.data.nbody import as_graph
 from symlib.layers import mlp
 from symlib.layers.egnn import EGNN
 
-OURS, DENSE = "symlib EGNN (sparse)", "dense reference (same weights)"
+OURS, DENSE = "symlib EGNN (sparse)", "symlib EGNN.dense (same weights)"
 LUCID, MATCHED = "egnn-pytorch EGNN", "egnn-pytorch, MLPs matched to symlib"
-
-
-def dense_egnn(model: EGNN, pos: Tensor, vel: Tensor, charges: Tensor) -> Tensor:
-    """``model``'s predicted positions ``[B, n, 3]`` for fully connected systems, computed densely."""
-    b, n, _ = pos.shape
-    mask = (~torch.eye(n, dtype=torch.bool, device=pos.device))[None, :, :, None].to(pos.dtype)
-    rel = pos[:, :, None] - pos[:, None, :]                              # x_i - x_j, [B, n, n, 3]
-    edge_attr = torch.cat([(charges[:, :, None] * charges[:, None, :])[..., None],
-                           rel.square().sum(-1, keepdim=True)], dim=-1)
-    h, x = model.embed(vel.norm(dim=-1, keepdim=True)), pos
-    for layer in model.layers:
-        rel = x[:, :, None] - x[:, None, :]
-        hi, hj = h[:, :, None].expand(b, n, n, -1), h[:, None, :].expand(b, n, n, -1)
-        m = layer.phi_e(torch.cat([hi, hj, rel.square().sum(-1, keepdim=True), edge_attr], -1)) * mask
-        v_new = layer.phi_v(h) * vel + (rel * layer.phi_x(m) * mask).sum(2) / (n - 1)
-        x = x + v_new
-        if layer.phi_h is not None:
-            h = h + layer.phi_h(torch.cat([h, m.sum(2)], -1))
-    return x
 
 
 class LucidEGNN(nn.Module):
@@ -85,12 +68,12 @@ def _case(lucid_layer: type | None, why: str, device: torch.device, threads: int
     pos, vel = torch.randn(batch, n, 3, device=device), torch.randn(batch, n, 3, device=device)
     charges = (torch.randint(0, 2, (batch, n), device=device) * 2 - 1).float()
     target = torch.randn(batch, n, 3, device=device)
-    graph = as_graph(pos, vel, charges)
     ours = EGNN(hidden, depth).to(device)
     with torch.no_grad():
-        gap = (ours(graph).view(batch, n, 3) - dense_egnn(ours, pos, vel, charges)).abs().max().item()
+        sparse = ours(as_graph(pos, vel, charges)).view(batch, n, 3)
+        gap = (sparse - ours.dense(pos, vel, charges)).abs().max().item()
     if gap > 1e-4:
-        raise AssertionError(f"the dense reference disagrees with EGNN by {gap}")
+        raise AssertionError(f"EGNN.dense disagrees with the graph path by {gap}")
 
     def step(model, forward):
         def run_step():
@@ -98,8 +81,8 @@ def _case(lucid_layer: type | None, why: str, device: torch.device, threads: int
             F.mse_loss(forward(), target).backward()
         return run_step
 
-    candidates = {OURS: step(ours, lambda: ours(graph).view(batch, n, 3)),
-                  DENSE: step(ours, lambda: dense_egnn(ours, pos, vel, charges))}
+    candidates = {OURS: step(ours, lambda: ours(as_graph(pos, vel, charges)).view(batch, n, 3)),
+                  DENSE: step(ours, lambda: ours.dense(pos, vel, charges))}
     models = {OURS: ours, DENSE: ours}
     missing = {}
     if lucid_layer is None:

@@ -12,7 +12,7 @@ from symlib.groups import Euclidean3d, GraphPermutation, Permutation, Product, T
 from symlib.layers import count_parameters
 from symlib.layers.egnn import EGNN, CoordinateGNN, EGNNLayer, LinearDynamics
 
-from helpers import assert_equivariant
+from helpers import assert_equivariant, assert_matches
 
 pytestmark = pytest.mark.usefixtures("single_threaded_torch")
 
@@ -150,3 +150,43 @@ def test_linear_dynamics_names_bad_inputs() -> None:
         model(Data(pos=data.pos))
     with pytest.raises(ValueError, match=r"\[N, 3\]"):
         model(Data(pos=data.pos, vel=data.vel[:, :2]))
+
+
+@pytest.mark.parametrize("n", [2, 5, 7])
+def test_the_dense_path_computes_the_graph_path(dtype: torch.dtype, n: int) -> None:
+    """EGNN.dense on [B, n, 3] tensors equals forward on the same complete graphs (same weights)."""
+    from symlib.data.nbody import as_graph
+
+    model = _model(dtype)
+    g = torch.Generator().manual_seed(n)
+    pos, vel = (torch.randn(4, n, 3, generator=g, dtype=torch.float64).to(dtype) for _ in range(2))
+    charges = (torch.randint(0, 2, (4, n), generator=g) * 2 - 1).to(dtype)
+    dense = model.dense(pos, vel, charges)
+    assert dense.shape == (4, n, 3)
+    assert_matches(dense, model(as_graph(pos, vel, charges)).view(4, n, 3), dtype=dtype)
+
+
+def test_the_dense_path_is_e3_equivariant(dtype: torch.dtype) -> None:
+    model, data = _model(dtype), _system(dtype=dtype)
+    group = Euclidean3d(reflections=True)
+
+    def f(inputs: tuple) -> torch.Tensor:
+        pos, vel, charges = inputs
+        return model.dense(pos[None], vel[None], charges[None, :, 0])[0]
+
+    act = Product(group, group.on_vectors(), Trivial())
+    assert_equivariant(f, (data.pos, data.vel, data.charges), act, group, dtype=dtype)
+
+
+def test_neighbours_lists_every_other_node_and_dense_names_bad_shapes() -> None:
+    from symlib.layers.egnn import neighbours
+
+    assert neighbours(4).tolist() == [[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]]
+    model = EGNN(hidden=8, layers=2)
+    with pytest.raises(ValueError, match=r"charges \[B, n\]"):
+        model.dense(torch.randn(2, 5, 3), torch.randn(2, 5, 3), torch.randn(2, 5, 1))
+    with pytest.raises(ValueError, match="at least 2 nodes"):
+        model.layers[0].dense(torch.randn(2, 1, 8), torch.randn(2, 1, 3), torch.randn(2, 1, 3),
+                              torch.randn(2, 1, 0, 2))
+    with pytest.raises(ValueError, match="edge_attr must be"):
+        model.layers[0].dense(torch.randn(2, 5, 8), torch.randn(2, 5, 3), torch.randn(2, 5, 3))

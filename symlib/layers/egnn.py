@@ -20,6 +20,13 @@ coordinate updates are *averaged* over neighbours rather than summed.
 :class:`LinearDynamics` is the paper's "Linear" baseline of the N-body experiment: no message passing at
 all, only the motion equation ``x(t) = x(0) + t · v(0)`` with one learned time ``t``.
 
+**Two paths, one set of weights.** ``forward`` takes any graph in torch_geometric's batched form.
+For the complete graphs of the N-body task, ``dense`` computes the same function on ``[B, n, ·]``
+tensors: no ``edge_index`` and no scatter (each node's ``n − 1`` neighbours sit on their own axis),
+and ``φ_e``'s first linear layer applied per node rather than per edge,
+``W [h_i ; h_j ; d_ij ; a_ij] = W_1 h_i + W_2 h_j + w_3 d_ij + W_4 a_ij``, since ``W_1 h_i`` depends
+on node ``i`` alone. ``benchmarks/bench_egnn.py`` measures the two side by side.
+
 Graphs use torch_geometric's convention: ``edge_index [2, E]`` with messages flowing from
 ``edge_index[0]`` (``j``) to ``edge_index[1]`` (``i``); several graphs are batched as one disjoint graph.
 """
@@ -27,6 +34,7 @@ Graphs use torch_geometric's convention: ``edge_index [2, E]`` with messages flo
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.utils import scatter
@@ -107,6 +115,45 @@ class EGNNLayer(nn.Module):
         h_new = h + self.phi_h(torch.cat([h, scatter(m, i, dim=0, dim_size=n, reduce="sum")], dim=-1))
         return h_new, x_new, v_new
 
+    def dense(self, h: Tensor, x: Tensor, v: Tensor, edge_attr: Tensor | None = None
+              ) -> tuple[Tensor, Tensor, Tensor]:
+        """:meth:`forward` on ``B`` complete graphs of ``n`` nodes, as dense tensors.
+
+        Shapes: ``h [B, n, F]``, ``x, v [B, n, 3]``, ``edge_attr [B, n, n − 1, edge_dim]`` (row ``i``
+        holds the edges into node ``i`` from the other nodes in increasing order, as
+        :func:`neighbours` lists them) → ``(h', x', v')`` with the shapes of ``h, x, v``. Equal to
+        :meth:`forward` on the same graphs up to the order of floating-point sums.
+        """
+        b, n, f = h.shape
+        if x.shape != (b, n, 3) or v.shape != x.shape:
+            raise ValueError(f"x and v must be [B={b}, n={n}, 3] for h {list(h.shape)}, "
+                             f"got {list(x.shape)} and {list(v.shape)}")
+        if n < 2:
+            raise ValueError(f"a complete graph needs at least 2 nodes, got {n}")
+        others = neighbours(n, x.device)                                # [n, n - 1]
+        rel = x[:, :, None] - x[:, others]                              # x_i - x_j, [B, n, n - 1, 3]
+        first = self.phi_e[0]
+        w_i, w_j, w_rest = first.weight.split([f, f, first.in_features - 2 * f], dim=1)
+        pre = (F.linear(h, w_i, first.bias)[:, :, None] + F.linear(h, w_j)[:, others]
+               + rel.square().sum(-1, keepdim=True) * w_rest[:, 0])
+        if self.edge_dim:
+            if edge_attr is None or edge_attr.shape != (b, n, n - 1, self.edge_dim):
+                raise ValueError(f"edge_attr must be [B={b}, n={n}, n-1={n - 1}, {self.edge_dim}], got "
+                                 f"{None if edge_attr is None else tuple(edge_attr.shape)}")
+            pre = pre + F.linear(edge_attr, w_rest[:, 1:])
+        m = self.phi_e[1:](pre)                                         # [B, n, n - 1, F]
+        v_new = self.phi_v(h) * v + (rel * self.phi_x(m)).mean(dim=2)
+        x_new = x + v_new
+        if self.phi_h is None:
+            return h, x_new, v_new
+        return h + self.phi_h(torch.cat([h, m.sum(dim=2)], dim=-1)), x_new, v_new
+
+
+def neighbours(n: int, device: torch.device | str | None = None) -> Tensor:
+    """``[n, n − 1]``: row ``i`` lists the other nodes of a complete graph, ``0 … n−1`` without ``i``."""
+    every = torch.arange(n, device=device).expand(n, n)
+    return every[~torch.eye(n, dtype=torch.bool, device=device)].view(n, n - 1)
+
 
 class EGNN(nn.Module):
     """The N-body model of the EGNN paper: ``h₀ = ‖v‖``, edges carry ``(q_i q_j, ‖x_i − x_j‖²)``,
@@ -132,6 +179,21 @@ class EGNN(nn.Module):
         h = self.embed(v.norm(dim=-1, keepdim=True))
         for layer in self.layers:
             h, x, _ = layer(h, x, v, edge_index, edge_attr)
+        return x
+
+    def dense(self, pos: Tensor, vel: Tensor, charges: Tensor) -> Tensor:
+        """The same model on ``B`` complete ``n``-particle systems as dense tensors (module
+        docstring): ``pos, vel [B, n, 3]``, ``charges [B, n]`` → predicted positions ``[B, n, 3]``,
+        equal to ``forward`` on their graphs (:func:`symlib.data.nbody.as_graph`) up to rounding."""
+        if pos.dim() != 3 or pos.shape[-1] != 3 or vel.shape != pos.shape or charges.shape != pos.shape[:2]:
+            raise ValueError(f"expected pos, vel [B, n, 3] and charges [B, n], got {list(pos.shape)}, "
+                             f"{list(vel.shape)} and {list(charges.shape)}")
+        others = neighbours(pos.shape[1], pos.device)
+        rel = pos[:, :, None] - pos[:, others]
+        edge_attr = torch.stack([charges[:, :, None] * charges[:, others], rel.square().sum(-1)], dim=-1)
+        h, x = self.embed(vel.norm(dim=-1, keepdim=True)), pos
+        for layer in self.layers:
+            h, x, _ = layer.dense(h, x, vel, edge_attr)
         return x
 
 
