@@ -1,5 +1,6 @@
 """Layers the chapters build, one module per family: ``conv``, ``equivariant``, ``gconv``, ``sets``,
-``graphs``, ``egnn``, ``ipa``, ``attention``, and ``breaking`` (ways to break an exact symmetry).
+``graphs``, ``egnn``, ``ipa``, ``attention``, ``breaking`` (ways to break an exact symmetry), and
+``mnist1d`` (the MNIST-1D paper's two baselines).
 
 **Forward conventions**, one per kind of input (torch_geometric's: layers and models take tensors in
 their family's layout; a model whose nodes carry several named fields takes a ``Data``):

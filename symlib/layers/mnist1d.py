@@ -1,0 +1,49 @@
+"""The two baseline models of MNIST-1D (Greydanus 2020), with the repository's sizes.
+
+Chapter 03 trains them on real and on position-shuffled signals, and ``scripts/reproduce.py`` trains
+them at the paper's settings. Both take signals ``[N, 40]`` and return class scores ``[N, 10]``:
+
+* :func:`mlp` — ``40 → 100 → 100 → 10`` with ReLUs, the second hidden layer as a residual step
+  ``h + ReLU(W h + b)``: 15,210 parameters;
+* :func:`cnn` — three 1D convolutions of 25 channels (kernels 5, 3, 3, each with stride 2 and
+  padding 1: lengths 40 → 19 → 10 → 5), ReLUs, and a linear classifier on the ``25 × 5`` features:
+  5,210 parameters.
+
+They are plain ``nn.Sequential`` stacks, so ``print(mlp())`` shows every layer.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from symlib.data.mnist1d import LENGTH, NUM_CLASSES
+
+__all__ = ["Residual", "cnn", "mlp"]
+
+
+class Residual(nn.Module):
+    """``x + f(x)``: a residual step around any module ``f`` whose output has the input's shape."""
+
+    def __init__(self, f: nn.Module) -> None:
+        super().__init__()
+        self.f = f
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.f(x)
+
+
+def mlp(hidden: int = 100) -> nn.Sequential:
+    """The MNIST-1D MLP: ``[N, 40]`` → ``[N, 10]``, two hidden layers, the second residual."""
+    return nn.Sequential(nn.Linear(LENGTH, hidden), nn.ReLU(),
+                         Residual(nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU())),
+                         nn.Linear(hidden, NUM_CLASSES))
+
+
+def cnn(channels: int = 25) -> nn.Sequential:
+    """The MNIST-1D CNN: ``[N, 40]`` → ``[N, 1, 40]`` → three stride-2 convolutions → ``[N, 10]``."""
+    return nn.Sequential(
+        nn.Unflatten(1, (1, LENGTH)),                                          # [N, 1, 40]
+        nn.Conv1d(1, channels, 5, stride=2, padding=1), nn.ReLU(),             # [N, C, 19]
+        nn.Conv1d(channels, channels, 3, stride=2, padding=1), nn.ReLU(),      # [N, C, 10]
+        nn.Conv1d(channels, channels, 3, stride=2, padding=1), nn.ReLU(),      # [N, C, 5]
+        nn.Flatten(), nn.Linear(channels * 5, NUM_CLASSES))                    # [N, 10]
