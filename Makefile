@@ -9,7 +9,7 @@ BOOKFLAGS ?= -W --keep-going
 # (the training chapters run single-threaded, so two notebooks share two cores without slowing down)
 PARALLEL ?= -n auto --dist loadscope
 
-.PHONY: env lock test book pdf execute clean
+.PHONY: env lock test book pdf execute reproduce clean
 
 ## env: the exact environment of requirements.lock (torch's CPU or CUDA build: whichever pip finds,
 ## or the one already in the venv), then symlib itself, editable, without touching the pins
@@ -49,6 +49,11 @@ pdf: env
 ## execute: re-run every notebook at ci scale and store its outputs (do this after changing a chapter)
 execute: env
 	$(BIN)/python scripts/execute_notebooks.py notebooks/*.ipynb
+
+## reproduce: re-run published experiments at the papers' settings on this CPU (both cores), resumable;
+## writes results/*.json, which the book's Reproductions page renders (scripts/reproduce.py)
+reproduce: env
+	$(BIN)/python scripts/reproduce.py all
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

@@ -1,4 +1,4 @@
-"""Sphinx extension: the ``reproductions`` directive renders ``results/*.json`` as tables.
+"""Sphinx extension: the ``reproductions`` directive renders ``results/*.json`` as tables (MyST).
 
 Each file written by ``scripts/reproduce.py`` becomes one table — the paper's number beside this
 book's mean ± standard error over seeds — followed by its settings and provenance, so the page shows
@@ -20,23 +20,30 @@ RESULTS = Path(__file__).resolve().parents[2] / "results"
 
 
 def table_lines(result: dict[str, Any]) -> list[str]:
-    """Markdown-free reStructuredText for one results file: a list-table, then settings and provenance."""
-    metric = result["metric"]
-    lines = [f".. list-table:: {result['paper']} — {metric}", "   :header-rows: 1", "",
-             "   * - row", "     - paper", "     - this book (mean ± SE)", "     - seeds",
-             "     - difference in SEs"]
+    """MyST Markdown for one results file: a caption, a table, then settings and provenance."""
+    lines = [f"*{result['paper']}: {result['metric']}.*", "",
+             "| row | paper | this book (mean ± SE) | seeds | difference, in SEs |",
+             "|:--|--:|--:|--:|--:|"]
     for label, row in result["rows"].items():
         z = (row["mean"] - row["paper"]) / row["se"] if row["se"] > 0 else float("inf")
-        lines += [f"   * - {label}", f"     - {row['paper']:.1%}",
-                  f"     - {row['mean']:.1%} ± {row['se']:.1%}", f"     - {len(row['per_seed'])}",
-                  f"     - {z:+.1f}"]
+        lines.append(f"| {label} | {row['paper']:.1%} | {row['mean']:.1%} ± {row['se']:.1%} | "
+                     f"{len(row['per_seed'])} | {z:+.1f} |")
+    lines.append("")
+    for label, row in result["rows"].items():
+        diff, z = row["mean"] - row["paper"], (row["mean"] - row["paper"]) / row["se"]
+        side = "below" if diff < 0 else "above"
+        verdict = ("agrees with the paper: within two of our standard errors" if abs(z) <= 2 else
+                   f"{100 * abs(diff):.1f} points {side} the paper, {abs(z):.1f} of our standard errors: "
+                   "a disagreement")
+        lines.append(f"- {label}: {verdict}.")
     s, p = result["settings"], result["provenance"]
     settings = ", ".join(f"{k} {v}" for k, v in s.items() if k != "reproduction")
-    lines += ["", f"*Settings:* {settings}.", "",
-              f"*Provenance:* commit ``{p['commit'][:10]}``{' (uncommitted changes)' if p['dirty'] else ''}, "
-              f"{p['date']}, {p['wall_seconds']:,} s wall with {p['jobs']} runs side by side on "
-              f"{p['cpu']} ({p['cores']} cores, {p['threads_per_run']} thread per run), torch "
-              f"{p['torch']}, numpy {p['numpy']}, Python {p['python']}.", ""]
+    dirty = " (uncommitted changes)" if p["dirty"] else ""
+    lines += ["", f"Settings: {settings}.", "",
+              f"Provenance: commit `{p['commit'][:10]}`{dirty}, {p['date']}, {p['wall_seconds']:,} s wall "
+              f"with {p['jobs']} runs side by side on {p['cpu']} ({p['cores']} cores, "
+              f"{p['threads_per_run']} thread per run), torch {p['torch']}, numpy {p['numpy']}, "
+              f"Python {p['python']}.", ""]
     return lines
 
 
@@ -51,9 +58,9 @@ class Reproductions(SphinxDirective):
             self.env.note_dependency(str(path))
             result = json.loads(path.read_text())
             if "rows" in result:
-                lines += [f"**{result['experiment']}** (``results/{path.name}``)", ""] + table_lines(result)
+                lines += [f"**{result['experiment']}** (`results/{path.name}`)", ""] + table_lines(result)
         if not lines:
-            lines = ["No reproduction has been recorded yet: run ``make reproduce``."]
+            lines = ["No reproduction has been recorded yet: run `make reproduce`."]
         self.state.nested_parse(StringList(lines, source=str(RESULTS)), self.content_offset, container)
         return [container]
 
