@@ -19,6 +19,9 @@ statistics are per process unless the model uses ``nn.SyncBatchNorm``). Rank 0 w
 checkpoints; every rank can resume from them::
 
     torchrun --nproc_per_node=4 train_script.py      # calls fit(...) unchanged
+
+End such a script with ``torch.distributed.destroy_process_group()``: a process that exits with its
+group still alive can abort in teardown (gloo: "terminate called without an active exception").
 """
 
 from __future__ import annotations

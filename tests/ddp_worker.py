@@ -20,3 +20,7 @@ history = fit(model, loss_fn, make_data(), steps=steps, batch_size=16, lr=1e-2, 
 if torch.distributed.get_rank() == 0:
     torch.save({"model": model.state_dict(), "loss": history.loss,
                 "world": torch.distributed.get_world_size()}, out)
+# Leave the process group explicitly: a gloo process that exits with its group still alive can abort
+# in teardown ("terminate called without an active exception"), which fails the run at random.
+torch.distributed.barrier()
+torch.distributed.destroy_process_group()
