@@ -94,10 +94,13 @@ def provenance(wall: float, jobs: int) -> dict:
             "numpy": np.__version__}
 
 
-def reproduce_mnist1d(seeds: list[int], jobs: int, steps: int, out: Path, checkpoints: str | None) -> Path:
-    """Every (model, signals) pair on every seed; write ``out/mnist1d.json``; return its path."""
+def reproduce_mnist1d(seeds: list[int], jobs: int, steps: int | None, out: Path,
+                      checkpoints: str | None) -> Path:
+    """Every (model, signals) pair on every seed (``steps=None``: the paper's); write
+    ``out/mnist1d.json``; return its path."""
     from tqdm.auto import tqdm
 
+    steps = steps or MNIST1D_SETTINGS["steps"]
     from symlib.stats import estimate
 
     tasks = [(m, s, seed, steps, checkpoints) for (m, s) in MNIST1D_PAPER for seed in seeds]
@@ -150,8 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     names = list(EXPERIMENTS) if "all" in args.experiments else args.experiments
     checkpoints = None if args.no_checkpoints else str(ROOT / "checkpoints" / "reproduce")
     for name in names:
-        steps = args.steps or MNIST1D_SETTINGS["steps"]
-        path = EXPERIMENTS[name](args.seeds, args.jobs, steps, args.out, checkpoints)
+        path = EXPERIMENTS[name](args.seeds, args.jobs, args.steps, args.out, checkpoints)
         rows = json.loads(path.read_text())["rows"]
         print(f"{name}: wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
         for label, row in rows.items():

@@ -24,18 +24,18 @@ def table_lines(result: dict[str, Any]) -> list[str]:
     lines = [f"*{result['paper']}: {result['metric']}.*", "",
              "| row | paper | this book (mean ± SE) | seeds | difference, in SEs |",
              "|:--|--:|--:|--:|--:|"]
+    verdicts = []
     for label, row in result["rows"].items():
-        z = (row["mean"] - row["paper"]) / row["se"] if row["se"] > 0 else float("inf")
+        diff = row["mean"] - row["paper"]
+        z = diff / row["se"] if row["se"] > 0 else float("inf")
         lines.append(f"| {label} | {row['paper']:.1%} | {row['mean']:.1%} ± {row['se']:.1%} | "
                      f"{len(row['per_seed'])} | {z:+.1f} |")
-    lines.append("")
-    for label, row in result["rows"].items():
-        diff, z = row["mean"] - row["paper"], (row["mean"] - row["paper"]) / row["se"]
         side = "below" if diff < 0 else "above"
-        verdict = ("agrees with the paper: within two of our standard errors" if abs(z) <= 2 else
-                   f"{100 * abs(diff):.1f} points {side} the paper, {abs(z):.1f} of our standard errors: "
-                   "a disagreement")
-        lines.append(f"- {label}: {verdict}.")
+        verdicts.append(f"- {label}: " + ("agrees with the paper: within two of our standard errors."
+                                          if abs(z) <= 2 else
+                                          f"{100 * abs(diff):.1f} points {side} the paper, {abs(z):.1f} of "
+                                          "our standard errors: a disagreement."))
+    lines += [""] + verdicts
     s, p = result["settings"], result["provenance"]
     settings = ", ".join(f"{k} {v}" for k, v in s.items() if k != "reproduction")
     dirty = " (uncommitted changes)" if p["dirty"] else ""
