@@ -1,7 +1,8 @@
 """Reproduce a published experiment at the paper's own settings, on this machine's CPU, and record it.
 
-    python scripts/reproduce.py mnist1d                 # make reproduce: every experiment below
+    python scripts/reproduce.py all                     # make reproduce: every experiment below
     python scripts/reproduce.py mnist1d --seeds 0 1 2 --jobs 2
+    python scripts/reproduce.py nbody --models EGNN --seeds 0
 
 Writes ``results/<experiment>.json``: every run's number, mean ± standard error over the seeds
 (``symlib.stats``), the paper's value, the settings, and provenance (git commit, date, wall time, CPU,
@@ -18,6 +19,19 @@ checkpointed every 1,000 steps under ``checkpoints/reproduce/``: run the same co
 interruption and every run resumes where it stopped, bitwise identical (``symlib.train.fit``).
 ``--steps`` shortens the runs for a smoke test; the result then records its steps and is no
 reproduction.
+
+**nbody** — Satorras, Hoogeboom & Welling (2021), *E(n) equivariant graph neural networks*, Table 2:
+the charged-particle N-body task (:mod:`symlib.data.nbody`: 3,000 / 2,000 / 2,000 systems, predict
+the positions 1,000 simulator steps ahead) with the settings of the authors' ``main_nbody.py``:
+4 layers × 64, Adam with learning rate ``5e-4`` and L2 weight decay ``1e-12``, batches of 100,
+10,000 epochs (300,000 steps), the validation and test MSE after every fifth epoch, and the test MSE
+at the lowest validation MSE reported. Models: :class:`~symlib.layers.egnn.EGNN`, the authors' GNN
+(:class:`~symlib.layers.egnn.CoordinateGNN` with ``predict="positions"``) and their Linear
+(:class:`~symlib.layers.egnn.LinearDynamics`), each through its dense path (``.dense``, the same
+function as the graph path, measured faster in ``benchmarks/bench_egnn.py``), compiled with
+``torch.compile`` unless ``--no-compile``. A model takes hours per seed on one core, so ``--models``
+runs some of them; their rows replace those rows of ``results/nbody.json`` and keep the others, each
+row with its own provenance.
 """
 
 from __future__ import annotations
@@ -73,6 +87,88 @@ def mnist1d_run(model: str, signals: str, seed: int, steps: int, checkpoints: st
             "seconds": time.perf_counter() - start}
 
 
+#: Table 2 of the EGNN paper: test MSE on the N-body task (Satorras et al. 2021), by model.
+NBODY_PAPER = {"EGNN": 0.0071, "GNN": 0.0107, "Linear": 0.0819}
+NBODY_SETTINGS = {"epochs": 10_000, "batch_size": 100, "lr": 5e-4, "weight_decay": 1e-12,
+                  "optimizer": "Adam, L2 weight decay", "hidden": 64, "layers": 4,
+                  "train": 3_000, "valid": 2_000, "test": 2_000, "data_seed": 0, "eval_every_epochs": 5,
+                  "dtype": "float32", "reported": "test MSE at the lowest validation MSE"}
+NBODY_BATCHES_PER_EPOCH = NBODY_SETTINGS["train"] // NBODY_SETTINGS["batch_size"]
+
+
+def nbody_model(name: str):
+    """A Table 2 model wrapped so that ``forward(pos, vel, charges)`` is its dense path."""
+    from torch import nn
+
+    from symlib.layers.egnn import EGNN, CoordinateGNN, LinearDynamics
+
+    class Dense(nn.Module):
+        """``forward`` = ``model.dense`` (``torch.compile`` compiles ``forward``)."""
+
+        def __init__(self, model: nn.Module) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, pos, vel, charges):
+            return self.model.dense(pos, vel, charges)
+
+    width, depth = NBODY_SETTINGS["hidden"], NBODY_SETTINGS["layers"]
+    make = {"EGNN": lambda: EGNN(width, depth),
+            "GNN": lambda: CoordinateGNN(width, depth, predict="positions"),
+            "Linear": LinearDynamics}[name]
+    return Dense(make())
+
+
+def nbody_run(model: str, seed: int, steps: int, checkpoints: str | None, compile: bool) -> dict:
+    """Train one Table 2 model on one seed; return the test MSE at its best validation MSE."""
+    import torch
+    import torch.nn.functional as F
+
+    from symlib.data import nbody
+    from symlib.train import train
+
+    torch.set_num_threads(1)
+    s = NBODY_SETTINGS
+    train_set = nbody.load("train", seed=s["data_seed"]).dataset()
+    held_out = {split: nbody.load(split, seed=s["data_seed"]).dataset().tensors
+                for split in ("valid", "test")}
+
+    def evaluate(net) -> dict[str, float]:
+        with torch.no_grad():
+            return {split: float(F.mse_loss(net(*t[:3]), t[3])) for split, t in held_out.items()}
+
+    def adam(params):
+        try:  # one fused kernel for all parameters (torch ≥ 2.4 on a CPU): the same update, faster
+            return torch.optim.Adam(params, lr=s["lr"], weight_decay=s["weight_decay"], fused=True)
+        except (RuntimeError, TypeError):
+            return torch.optim.Adam(params, lr=s["lr"], weight_decay=s["weight_decay"])
+
+    checkpoint = None if checkpoints is None else Path(checkpoints) / f"nbody-{model}-{seed}-{steps}.pt"
+    start = time.perf_counter()
+    _, history = train(lambda: nbody_model(model), lambda m, b: F.mse_loss(m(*b[:3]), b[3]), train_set,
+                       seed=seed, steps=steps, batch_size=s["batch_size"], optimizer=adam, device="cpu",
+                       amp=False, compile=compile, evaluate=evaluate,
+                       eval_every=s["eval_every_epochs"] * NBODY_BATCHES_PER_EPOCH,
+                       checkpoint=checkpoint, checkpoint_every=15_000)
+    best = min(history.evals, key=lambda r: r["valid"])
+    return {"model": model, "seed": seed, "test_mse": best["test"],
+            "best_epoch": best["step"] // NBODY_BATCHES_PER_EPOCH, "final_test_mse": history.final("test"),
+            "seconds": time.perf_counter() - start}
+
+
+def run_all(fn, tasks: list[tuple], jobs: int, desc: str) -> list[dict]:
+    """``fn(*task)`` for every task, ``jobs`` processes side by side (1: in this process)."""
+    from tqdm.auto import tqdm
+
+    if jobs == 1:
+        return [fn(*t) for t in tqdm(tasks, desc=desc, disable=None)]
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        futures = [pool.submit(fn, *t) for t in tasks]
+        return [f.result() for f in tqdm(concurrent.futures.as_completed(futures), total=len(futures),
+                                         desc=desc, disable=None)]
+
+
 def provenance(wall: float, jobs: int) -> dict:
     """Where and how the numbers were made."""
     import numpy as np
@@ -98,22 +194,12 @@ def reproduce_mnist1d(seeds: list[int], jobs: int, steps: int | None, out: Path,
                       checkpoints: str | None) -> Path:
     """Every (model, signals) pair on every seed (``steps=None``: the paper's); write
     ``out/mnist1d.json``; return its path."""
-    from tqdm.auto import tqdm
-
-    steps = steps or MNIST1D_SETTINGS["steps"]
     from symlib.stats import estimate
 
+    steps = steps or MNIST1D_SETTINGS["steps"]
     tasks = [(m, s, seed, steps, checkpoints) for (m, s) in MNIST1D_PAPER for seed in seeds]
-    start, runs = time.perf_counter(), []
-    if jobs == 1:
-        runs = [mnist1d_run(*t) for t in tqdm(tasks, desc="mnist1d", disable=None)]
-    else:
-        context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            futures = [pool.submit(mnist1d_run, *t) for t in tasks]
-            for f in tqdm(concurrent.futures.as_completed(futures), total=len(futures), desc="mnist1d",
-                          disable=None):
-                runs.append(f.result())
+    start = time.perf_counter()
+    runs = run_all(mnist1d_run, tasks, jobs, "mnist1d")
     wall = time.perf_counter() - start
     rows = {}
     for (model, signals), paper in MNIST1D_PAPER.items():
@@ -136,7 +222,46 @@ def reproduce_mnist1d(seeds: list[int], jobs: int, steps: int | None, out: Path,
     return path
 
 
-EXPERIMENTS = {"mnist1d": reproduce_mnist1d}
+def reproduce_nbody(seeds: list[int], jobs: int, steps: int | None, out: Path, checkpoints: str | None,
+                    models: list[str] | None = None, compile: bool = True) -> Path:
+    """``models`` (default: all of Table 2) on every seed (``steps=None``: the paper's 300,000); write
+    their rows into ``out/nbody.json``, keeping the other models' rows if the settings match."""
+    from symlib.stats import MIN_SEEDS, estimate
+
+    models = models or list(NBODY_PAPER)
+    steps = steps or NBODY_SETTINGS["epochs"] * NBODY_BATCHES_PER_EPOCH
+    settings = {**NBODY_SETTINGS, "steps": steps, "compiled": compile,
+                "reproduction": steps == NBODY_SETTINGS["epochs"] * NBODY_BATCHES_PER_EPOCH}
+    tasks = [(m, seed, steps, checkpoints, compile and m != "Linear") for m in models for seed in seeds]
+    start = time.perf_counter()
+    runs = run_all(nbody_run, tasks, jobs, "nbody")
+    prov = provenance(time.perf_counter() - start, jobs)
+    path = out / "nbody.json"
+    old = json.loads(path.read_text()) if path.exists() else {}
+    keep = old.get("settings") == settings
+    rows = {label: row for label, row in old.get("rows", {}).items() if keep and label not in models}
+    for model in models:
+        mine = sorted((r for r in runs if r["model"] == model), key=lambda r: r["seed"])
+        values = [r["test_mse"] for r in mine]
+        e = estimate(values) if len(values) >= MIN_SEEDS else None
+        rows[model] = {"model": model, "paper": NBODY_PAPER[model],
+                       "mean": e.mean if e else sum(values) / len(values), "se": e.se if e else None,
+                       "per_seed": {str(r["seed"]): r["test_mse"] for r in mine},
+                       "best_epoch": {str(r["seed"]): r["best_epoch"] for r in mine},
+                       "final_test_mse": {str(r["seed"]): r["final_test_mse"] for r in mine},
+                       "seconds_per_run": round(sum(r["seconds"] for r in mine) / len(mine), 1),
+                       "provenance": prov}
+    result = {"experiment": "nbody",
+              "paper": "Satorras, Hoogeboom & Welling (2021), E(n) equivariant graph neural networks, "
+                       "Table 2 (N-body)",
+              "metric": "test MSE", "format": ".4f",
+              "rows": {m: rows[m] for m in NBODY_PAPER if m in rows}, "settings": settings}
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1) + "\n")
+    return path
+
+
+EXPERIMENTS = {"mnist1d": reproduce_mnist1d, "nbody": reproduce_nbody}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -147,17 +272,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=None, help="shorter runs, for a smoke test only")
     parser.add_argument("--out", type=Path, default=ROOT / "results")
     parser.add_argument("--no-checkpoints", action="store_true", help="do not save or resume runs")
+    parser.add_argument("--models", nargs="+", choices=list(NBODY_PAPER), default=None,
+                        help="nbody: these models only (default: all); other rows of the file are kept")
+    parser.add_argument("--no-compile", action="store_true", help="nbody: do not torch.compile the models")
     args = parser.parse_args(argv)
-    if len(args.seeds) < 3:
-        parser.error("a reproduction needs at least 3 seeds (mean ± standard error)")
     names = list(EXPERIMENTS) if "all" in args.experiments else args.experiments
+    if "mnist1d" in names and len(args.seeds) < 3:
+        parser.error("mnist1d needs at least 3 seeds (mean ± standard error)")
     checkpoints = None if args.no_checkpoints else str(ROOT / "checkpoints" / "reproduce")
+    extra = {"nbody": {"models": args.models, "compile": not args.no_compile}}
     for name in names:
-        path = EXPERIMENTS[name](args.seeds, args.jobs, args.steps, args.out, checkpoints)
-        rows = json.loads(path.read_text())["rows"]
+        path = EXPERIMENTS[name](args.seeds, args.jobs, args.steps, args.out, checkpoints,
+                                 **extra.get(name, {}))
+        result = json.loads(path.read_text())
         print(f"{name}: wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
-        for label, row in rows.items():
-            print(f"  {label:<22} {row['mean']:.1%} ± {row['se']:.1%}   paper {row['paper']:.0%}")
+        fmt = result.get("format", ".1%")
+        for label, row in result["rows"].items():
+            se = "(one seed)" if row["se"] is None else f"± {row['se']:{fmt}}"
+            print(f"  {label:<22} {row['mean']:{fmt}} {se}   paper {row['paper']:{fmt}}")
 
 
 if __name__ == "__main__":

@@ -124,7 +124,7 @@ class EGNNLayer(nn.Module):
         :func:`neighbours` lists them) → ``(h', x', v')`` with the shapes of ``h, x, v``. Equal to
         :meth:`forward` on the same graphs up to the order of floating-point sums.
         """
-        b, n, f = h.shape
+        b, n, _ = h.shape
         if x.shape != (b, n, 3) or v.shape != x.shape:
             raise ValueError(f"x and v must be [B={b}, n={n}, 3] for h {list(h.shape)}, "
                              f"got {list(x.shape)} and {list(v.shape)}")
@@ -132,21 +132,37 @@ class EGNNLayer(nn.Module):
             raise ValueError(f"a complete graph needs at least 2 nodes, got {n}")
         others = neighbours(n, x.device)                                # [n, n - 1]
         rel = x[:, :, None] - x[:, others]                              # x_i - x_j, [B, n, n - 1, 3]
-        first = self.phi_e[0]
-        w_i, w_j, w_rest = first.weight.split([f, f, first.in_features - 2 * f], dim=1)
-        pre = (F.linear(h, w_i, first.bias)[:, :, None] + F.linear(h, w_j)[:, others]
-               + rel.square().sum(-1, keepdim=True) * w_rest[:, 0])
+        rest = rel.square().sum(-1, keepdim=True)
         if self.edge_dim:
             if edge_attr is None or edge_attr.shape != (b, n, n - 1, self.edge_dim):
                 raise ValueError(f"edge_attr must be [B={b}, n={n}, n-1={n - 1}, {self.edge_dim}], got "
                                  f"{None if edge_attr is None else tuple(edge_attr.shape)}")
-            pre = pre + F.linear(edge_attr, w_rest[:, 1:])
-        m = self.phi_e[1:](pre)                                         # [B, n, n - 1, F]
+            rest = torch.cat([rest, edge_attr], dim=-1)
+        m = self.phi_e[1:](_edge_layer(self.phi_e[0], h, others, rest))  # [B, n, n - 1, F]
         v_new = self.phi_v(h) * v + (rel * self.phi_x(m)).mean(dim=2)
         x_new = x + v_new
         if self.phi_h is None:
             return h, x_new, v_new
         return h + self.phi_h(torch.cat([h, m.sum(dim=2)], dim=-1)), x_new, v_new
+
+
+def _edge_layer(first: nn.Linear, h: Tensor, others: Tensor, rest: Tensor) -> Tensor:
+    """``first([h_i ; h_j ; r_ij])`` for every edge of ``B`` complete graphs, ``[B, n, n − 1, F_out]``,
+    computed as ``W_1 h_i + W_2 h_j + W_3 r_ij + b``: the node terms once per node, not per edge.
+
+    ``h [B, n, F]``, ``others = neighbours(n)``, ``rest [B, n, n − 1, k]`` (the edge's own inputs).
+    """
+    f = h.shape[-1]
+    w_i, w_j, w_rest = first.weight.split([f, f, first.in_features - 2 * f], dim=1)
+    return F.linear(h, w_i, first.bias)[:, :, None] + F.linear(h, w_j)[:, others] + F.linear(rest, w_rest)
+
+
+def _check_systems(pos: Tensor, vel: Tensor, charges: Tensor) -> None:
+    if pos.dim() != 3 or pos.shape[-1] != 3 or vel.shape != pos.shape or charges.shape != pos.shape[:2]:
+        raise ValueError(f"expected pos, vel [B, n, 3] and charges [B, n], got {list(pos.shape)}, "
+                         f"{list(vel.shape)} and {list(charges.shape)}")
+    if pos.shape[1] < 2:
+        raise ValueError(f"a complete graph needs at least 2 nodes, got {pos.shape[1]}")
 
 
 def neighbours(n: int, device: torch.device | str | None = None) -> Tensor:
@@ -185,9 +201,7 @@ class EGNN(nn.Module):
         """The same model on ``B`` complete ``n``-particle systems as dense tensors (module
         docstring): ``pos, vel [B, n, 3]``, ``charges [B, n]`` → predicted positions ``[B, n, 3]``,
         equal to ``forward`` on their graphs (:func:`symlib.data.nbody.as_graph`) up to rounding."""
-        if pos.dim() != 3 or pos.shape[-1] != 3 or vel.shape != pos.shape or charges.shape != pos.shape[:2]:
-            raise ValueError(f"expected pos, vel [B, n, 3] and charges [B, n], got {list(pos.shape)}, "
-                             f"{list(vel.shape)} and {list(charges.shape)}")
+        _check_systems(pos, vel, charges)
         others = neighbours(pos.shape[1], pos.device)
         rel = pos[:, :, None] - pos[:, others]
         edge_attr = torch.stack([charges[:, :, None] * charges[:, others], rel.square().sum(-1)], dim=-1)
@@ -201,25 +215,38 @@ class CoordinateGNN(nn.Module):
     """The EGNN paper's GNN baseline: the same message passing, with the geometry left to learning.
 
     Nodes start from their raw coordinates and velocities, ``h₀ = W [x_i ; v_i]``, edges carry the
-    product of charges, and the network predicts a displacement from features alone:
+    product of charges, and the network predicts from features alone:
 
     .. math::  m_{ij} = φ_e(h_i, h_j, q_i q_j),
                \\quad h_i' = h_i + φ_h\\bigl(h_i, \\textstyle\\sum_j m_{ij}\\bigr),
-               \\quad \\hat x_i = x_i + W_\\text{out} h_i^{L}.
+               \\quad \\hat x_i = x_i + W_\\text{out} h_i^{L}
+               \\quad\\text{or}\\quad \\hat x_i = ψ(h_i^{L}).
+
+    ``predict="displacement"`` (the book's default, the first) predicts the motion and adds it to the
+    input positions; ``predict="positions"`` (the second) is the authors' GNN
+    (``n_body_system/model.py``): a two-layer MLP ``ψ`` decodes the final positions themselves, so
+    the network must also learn to carry ``x_i`` through.
 
     It is permutation-equivariant (it sums over neighbours) but not rotation-equivariant: it must
     learn from data that physics looks the same in every orientation. Same input and output as
-    :class:`EGNN`.
+    :class:`EGNN`, and the same :meth:`dense` path for complete graphs.
     """
 
-    def __init__(self, hidden: int = 64, layers: int = 4) -> None:
+    def __init__(self, hidden: int = 64, layers: int = 4, *, predict: str = "displacement") -> None:
         super().__init__()
+        if predict not in ("displacement", "positions"):
+            raise ValueError(f"predict must be 'displacement' or 'positions', got {predict!r}")
+        self.predict = predict
         self.embed = nn.Linear(6, hidden)
         self.phi_e = nn.ModuleList(mlp([2 * hidden + 1, hidden, hidden], activation=nn.SiLU,
                                         final_activation=True) for _ in range(layers))
         self.phi_h = nn.ModuleList(mlp([2 * hidden, hidden, hidden], activation=nn.SiLU)
                                    for _ in range(layers))
-        self.out = nn.Linear(hidden, 3)
+        self.out = (nn.Linear(hidden, 3) if predict == "displacement"
+                    else mlp([hidden, hidden, 3], activation=nn.SiLU))
+
+    def _decode(self, x: Tensor, h: Tensor) -> Tensor:
+        return x + self.out(h) if self.predict == "displacement" else self.out(h)
 
     def forward(self, data: Data) -> Tensor:
         x, v, q, edge_index = _particles(data, "CoordinateGNN")
@@ -228,7 +255,19 @@ class CoordinateGNN(nn.Module):
         for phi_e, phi_h in zip(self.phi_e, self.phi_h):
             m = phi_e(torch.cat([h[i], h[j], q[i] * q[j]], dim=-1))
             h = h + phi_h(torch.cat([h, scatter(m, i, dim=0, dim_size=x.shape[0], reduce="sum")], dim=-1))
-        return x + self.out(h)
+        return self._decode(x, h)
+
+    def dense(self, pos: Tensor, vel: Tensor, charges: Tensor) -> Tensor:
+        """The same model on ``B`` complete ``n``-particle systems as dense tensors, like
+        :meth:`EGNN.dense`: ``pos, vel [B, n, 3]``, ``charges [B, n]`` → positions ``[B, n, 3]``."""
+        _check_systems(pos, vel, charges)
+        others = neighbours(pos.shape[1], pos.device)
+        qq = (charges[:, :, None] * charges[:, others])[..., None]      # [B, n, n - 1, 1]
+        h = self.embed(torch.cat([pos, vel], dim=-1))
+        for phi_e, phi_h in zip(self.phi_e, self.phi_h):
+            m = phi_e[1:](_edge_layer(phi_e[0], h, others, qq))
+            h = h + phi_h(torch.cat([h, m.sum(dim=2)], dim=-1))
+        return self._decode(pos, h)
 
 
 class LinearDynamics(nn.Module):
@@ -259,3 +298,8 @@ class LinearDynamics(nn.Module):
         if x.dim() != 2 or x.shape[1] != 3 or v.shape != x.shape:
             raise ValueError(f"pos and vel must both be [N, 3], got {list(x.shape)} and {list(v.shape)}")
         return x + self.time * v
+
+    def dense(self, pos: Tensor, vel: Tensor, charges: Tensor) -> Tensor:
+        """The same on ``[B, n, 3]`` tensors (``charges [B, n]`` unused), like :meth:`EGNN.dense`."""
+        _check_systems(pos, vel, charges)
+        return pos + self.time * vel
