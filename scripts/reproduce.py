@@ -169,22 +169,28 @@ def run_all(fn, tasks: list[tuple], jobs: int, desc: str) -> list[dict]:
                                          desc=desc, disable=None)]
 
 
-def provenance(wall: float, jobs: int) -> dict:
-    """Where and how the numbers were made."""
-    import numpy as np
-    import torch
+def source() -> dict:
+    """The code the runs are about to use: git commit, and whether symlib/ or scripts/ differ from it.
+    Taken before the runs start, so that committing during a long run cannot relabel it."""
 
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    return {"commit": git("rev-parse", "HEAD"),
+            "dirty": bool(git("status", "--porcelain", "--", "symlib", "scripts"))}
+
+
+def provenance(code: dict, wall: float, jobs: int) -> dict:
+    """Where and how the numbers were made; ``code``: :func:`source` before the runs."""
+    import numpy as np
+    import torch
 
     cpu = platform.processor()
     if Path("/proc/cpuinfo").exists():
         names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                  if line.startswith("model name")]
         cpu = names[0] if names else cpu
-    return {"commit": git("rev-parse", "HEAD"),
-            "dirty": bool(git("status", "--porcelain", "--", "symlib", "scripts")),
-            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    return {**code, "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "wall_seconds": round(wall, 1), "jobs": jobs, "threads_per_run": 1, "device": "cpu", "cpu": cpu,
             "cores": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
             "numpy": np.__version__}
@@ -198,7 +204,7 @@ def reproduce_mnist1d(seeds: list[int], jobs: int, steps: int | None, out: Path,
 
     steps = steps or MNIST1D_SETTINGS["steps"]
     tasks = [(m, s, seed, steps, checkpoints) for (m, s) in MNIST1D_PAPER for seed in seeds]
-    start = time.perf_counter()
+    code, start = source(), time.perf_counter()
     runs = run_all(mnist1d_run, tasks, jobs, "mnist1d")
     wall = time.perf_counter() - start
     rows = {}
@@ -215,7 +221,7 @@ def reproduce_mnist1d(seeds: list[int], jobs: int, steps: int | None, out: Path,
               "metric": "test accuracy", "seeds": seeds,
               "settings": {**MNIST1D_SETTINGS, "steps": steps,
                            "reproduction": steps == MNIST1D_SETTINGS["steps"]},
-              "rows": rows, "provenance": provenance(wall, jobs)}
+              "rows": rows, "provenance": provenance(code, wall, jobs)}
     out.mkdir(parents=True, exist_ok=True)
     path = out / "mnist1d.json"
     path.write_text(json.dumps(result, indent=1) + "\n")
@@ -233,9 +239,9 @@ def reproduce_nbody(seeds: list[int], jobs: int, steps: int | None, out: Path, c
     settings = {**NBODY_SETTINGS, "steps": steps, "compiled": compile,
                 "reproduction": steps == NBODY_SETTINGS["epochs"] * NBODY_BATCHES_PER_EPOCH}
     tasks = [(m, seed, steps, checkpoints, compile and m != "Linear") for m in models for seed in seeds]
-    start = time.perf_counter()
+    code, start = source(), time.perf_counter()
     runs = run_all(nbody_run, tasks, jobs, "nbody")
-    prov = provenance(time.perf_counter() - start, jobs)
+    prov = provenance(code, time.perf_counter() - start, jobs)
     path = out / "nbody.json"
     old = json.loads(path.read_text()) if path.exists() else {}
     keep = old.get("settings") == settings
