@@ -19,31 +19,56 @@ from sphinx.util.docutils import SphinxDirective
 RESULTS = Path(__file__).resolve().parents[2] / "results"
 
 
+MIN_SEEDS = 3  # as symlib.stats.MIN_SEEDS: fewer runs give no standard error worth judging by
+
+
+def _difference(label: str, row: dict[str, Any], fmt: str) -> tuple[str, str]:
+    """The table's last cell and the sentence on agreement, for one row."""
+    diff, n = row["mean"] - row["paper"], len(row["per_seed"])
+    side = "below" if diff < 0 else "above"
+    far = (f"{100 * abs(diff):.1f} points {side} the paper" if fmt.endswith("%")
+           else f"{row['mean'] / row['paper']:.2f}× the paper's value")
+    if row["se"] is None or n < MIN_SEEDS:
+        runs = "one seed" if n == 1 else f"{n} seeds"
+        return "—", f"- {label}: {far}, from {runs}: no standard error, so agreement is not judged."
+    z = diff / row["se"] if row["se"] > 0 else float("inf")
+    if abs(z) <= 2:
+        return f"{z:+.1f}", f"- {label}: agrees with the paper: within two of our standard errors."
+    return f"{z:+.1f}", f"- {label}: {far}, {abs(z):.1f} of our standard errors: a disagreement."
+
+
+def _provenance(p: dict[str, Any]) -> str:
+    dirty = " (uncommitted changes)" if p["dirty"] else ""
+    return (f"commit `{p['commit'][:10]}`{dirty}, {p['date']}, {p['wall_seconds']:,} s wall with "
+            f"{p['jobs']} runs side by side on {p['cpu']} ({p['cores']} cores, {p['threads_per_run']} "
+            f"thread per run), torch {p['torch']}, numpy {p['numpy']}, Python {p['python']}.")
+
+
 def table_lines(result: dict[str, Any]) -> list[str]:
-    """MyST Markdown for one results file: a caption, a table, then settings and provenance."""
+    """MyST Markdown for one results file: a caption, a table, a sentence per row, then settings and
+    provenance (the file's, or each row's where rows were run at different times)."""
+    fmt = result.get("format", ".1%")
     lines = [f"*{result['paper']}: {result['metric']}.*", "",
              "| row | paper | this book (mean ± SE) | seeds | difference, in SEs |",
              "|:--|--:|--:|--:|--:|"]
     verdicts = []
     for label, row in result["rows"].items():
-        diff = row["mean"] - row["paper"]
-        z = diff / row["se"] if row["se"] > 0 else float("inf")
-        lines.append(f"| {label} | {row['paper']:.1%} | {row['mean']:.1%} ± {row['se']:.1%} | "
-                     f"{len(row['per_seed'])} | {z:+.1f} |")
-        side = "below" if diff < 0 else "above"
-        verdicts.append(f"- {label}: " + ("agrees with the paper: within two of our standard errors."
-                                          if abs(z) <= 2 else
-                                          f"{100 * abs(diff):.1f} points {side} the paper, {abs(z):.1f} of "
-                                          "our standard errors: a disagreement."))
+        cell, verdict = _difference(label, row, fmt)
+        se = "(no SE)" if row["se"] is None else f"± {row['se']:{fmt}}"
+        lines.append(f"| {label} | {row['paper']:{fmt}} | {row['mean']:{fmt}} {se} | "
+                     f"{len(row['per_seed'])} | {cell} |")
+        verdicts.append(verdict)
     lines += [""] + verdicts
-    s, p = result["settings"], result["provenance"]
-    settings = ", ".join(f"{k} {v}" for k, v in s.items() if k != "reproduction")
-    dirty = " (uncommitted changes)" if p["dirty"] else ""
-    lines += ["", f"Settings: {settings}.", "",
-              f"Provenance: commit `{p['commit'][:10]}`{dirty}, {p['date']}, {p['wall_seconds']:,} s wall "
-              f"with {p['jobs']} runs side by side on {p['cpu']} ({p['cores']} cores, "
-              f"{p['threads_per_run']} thread per run), torch {p['torch']}, numpy {p['numpy']}, "
-              f"Python {p['python']}.", ""]
+    settings = ", ".join(f"{k} {v}" for k, v in result["settings"].items() if k != "reproduction")
+    lines += ["", f"Settings: {settings}.", ""]
+    if "provenance" in result:
+        lines += [f"Provenance: {_provenance(result['provenance'])}", ""]
+    else:
+        groups: dict[str, list[str]] = {}
+        for label, row in result["rows"].items():
+            groups.setdefault(json.dumps(row["provenance"], sort_keys=True), []).append(label)
+        for key, labels in groups.items():
+            lines += [f"Provenance of {', '.join(labels)}: {_provenance(json.loads(key))}", ""]
     return lines
 
 
