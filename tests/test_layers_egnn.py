@@ -152,12 +152,21 @@ def test_linear_dynamics_names_bad_inputs() -> None:
         model(Data(pos=data.pos, vel=data.vel[:, :2]))
 
 
+DENSE_MODELS = {"EGNN": lambda: _model(torch.float64),     # non-trivial coordinate updates
+                "GNN": lambda: CoordinateGNN(hidden=16, layers=2),
+                "GNN, positions": lambda: CoordinateGNN(hidden=16, layers=2, predict="positions"),
+                "Linear": lambda: LinearDynamics(time=0.3)}
+
+
+@pytest.mark.parametrize("name", list(DENSE_MODELS))
 @pytest.mark.parametrize("n", [2, 5, 7])
-def test_the_dense_path_computes_the_graph_path(dtype: torch.dtype, n: int) -> None:
-    """EGNN.dense on [B, n, 3] tensors equals forward on the same complete graphs (same weights)."""
+def test_the_dense_path_computes_the_graph_path(dtype: torch.dtype, n: int, name: str) -> None:
+    """Each model's dense path on [B, n, 3] tensors equals forward on the same complete graphs (same
+    weights)."""
     from symlib.data.nbody import as_graph
 
-    model = _model(dtype)
+    torch.manual_seed(0)
+    model = DENSE_MODELS[name]().to(dtype)
     g = torch.Generator().manual_seed(n)
     pos, vel = (torch.randn(4, n, 3, generator=g, dtype=torch.float64).to(dtype) for _ in range(2))
     charges = (torch.randint(0, 2, (4, n), generator=g) * 2 - 1).to(dtype)
@@ -178,6 +187,21 @@ def test_the_dense_path_is_e3_equivariant(dtype: torch.dtype) -> None:
     assert_equivariant(f, (data.pos, data.vel, data.charges), act, group, dtype=dtype)
 
 
+def test_the_authors_gnn_decodes_positions_with_a_two_layer_mlp() -> None:
+    """predict="positions": x̂ = ψ(h) (no x + ...), ψ a two-layer MLP: 104,387 parameters at the
+    paper's 4 × 64; the book's default decodes a displacement with one linear layer."""
+    paper, book = CoordinateGNN(64, 4, predict="positions"), CoordinateGNN(64, 4)
+    assert (count_parameters(paper), count_parameters(book)) == (104_387, 100_227)
+    torch.manual_seed(0)
+    data = _system(dtype=torch.float32)
+    with torch.no_grad():
+        paper.out[-1].weight.zero_(), paper.out[-1].bias.zero_(), book.out.weight.zero_()
+        book.out.bias.zero_()
+    assert torch.equal(paper(data), torch.zeros(5, 3)) and torch.equal(book(data), data.pos)
+    with pytest.raises(ValueError, match="predict must be"):
+        CoordinateGNN(predict="coordinates")
+
+
 def test_neighbours_lists_every_other_node_and_dense_names_bad_shapes() -> None:
     from symlib.layers.egnn import neighbours
 
@@ -190,3 +214,8 @@ def test_neighbours_lists_every_other_node_and_dense_names_bad_shapes() -> None:
                               torch.randn(2, 1, 0, 2))
     with pytest.raises(ValueError, match="edge_attr must be"):
         model.layers[0].dense(torch.randn(2, 5, 8), torch.randn(2, 5, 3), torch.randn(2, 5, 3))
+    for other in (CoordinateGNN(hidden=8, layers=1), LinearDynamics()):
+        with pytest.raises(ValueError, match=r"charges \[B, n\]"):
+            other.dense(torch.randn(2, 5, 3), torch.randn(2, 5, 3), torch.randn(2, 5, 1))
+        with pytest.raises(ValueError, match="at least 2 nodes"):
+            other.dense(torch.randn(2, 1, 3), torch.randn(2, 1, 3), torch.randn(2, 1))

@@ -22,41 +22,63 @@ RESULTS = Path(__file__).resolve().parents[2] / "results"
 MIN_SEEDS = 3  # as symlib.stats.MIN_SEEDS: fewer runs give no standard error worth judging by
 
 
+def _test_set_se(row: dict[str, Any]) -> float | None:
+    """The test MSE's standard error over the test systems (mean over seeds), where the file has it."""
+    per_seed = row.get("test_set_se")
+    return sum(per_seed.values()) / len(per_seed) if per_seed else None
+
+
 def _difference(label: str, row: dict[str, Any], fmt: str) -> tuple[str, str]:
-    """The table's last cell and the sentence on agreement, for one row."""
-    diff, n = row["mean"] - row["paper"], len(row["per_seed"])
+    """The table's last cell and the sentence on agreement, for one row.
+
+    With a test set of its own (``test_set_se``: ours is a new draw of the paper's distribution, not
+    the paper's files), the paper's number and ours differ also by test-set sampling, once for each
+    set: the difference's standard error is ``√(SE_seeds² + 2·SE_test²)``.
+    """
+    diff, n, test = row["mean"] - row["paper"], len(row["per_seed"]), _test_set_se(row)
     side = "below" if diff < 0 else "above"
     far = (f"{100 * abs(diff):.1f} points {side} the paper" if fmt.endswith("%")
            else f"{row['mean'] / row['paper']:.2f}× the paper's value")
     if row["se"] is None or n < MIN_SEEDS:
         runs = "one seed" if n == 1 else f"{n} seeds"
-        return "—", f"- {label}: {far}, from {runs}: no standard error, so agreement is not judged."
-    z = diff / row["se"] if row["se"] > 0 else float("inf")
+        if test is None:
+            return "—", f"- {label}: {far}, from {runs}: no standard error, so agreement is not judged."
+        z = diff / (2 ** 0.5 * test)
+        within = ("within the sampling error of two test sets" if abs(z) <= 2 else
+                  f"outside the sampling error of two test sets ({abs(z):.1f} standard errors)")
+        return "—", (f"- {label}: {far}, {within}; from {runs}, so the spread over seeds is not measured "
+                     "and agreement is not judged.")
+    se = (row["se"] ** 2 + 2 * test ** 2) ** 0.5 if test is not None else row["se"]
+    z = diff / se if se > 0 else float("inf")
     if abs(z) <= 2:
-        return f"{z:+.1f}", f"- {label}: agrees with the paper: within two of our standard errors."
-    return f"{z:+.1f}", f"- {label}: {far}, {abs(z):.1f} of our standard errors: a disagreement."
+        return f"{z:+.1f}", f"- {label}: agrees with the paper: within two standard errors."
+    return f"{z:+.1f}", f"- {label}: {far}, {abs(z):.1f} standard errors: a disagreement."
 
 
 def _provenance(p: dict[str, Any]) -> str:
     dirty = " (uncommitted changes)" if p["dirty"] else ""
-    return (f"commit `{p['commit'][:10]}`{dirty}, {p['date']}, {p['wall_seconds']:,} s wall with "
-            f"{p['jobs']} runs side by side on {p['cpu']} ({p['cores']} cores, {p['threads_per_run']} "
-            f"thread per run), torch {p['torch']}, numpy {p['numpy']}, Python {p['python']}.")
+    runs = "one run at a time" if p["jobs"] == 1 else f"{p['jobs']} runs side by side"
+    return (f"commit `{p['commit'][:10]}`{dirty}, {p['date']}, {p['wall_seconds']:,} s wall with {runs} "
+            f"on {p['cpu']} ({p['cores']} cores, {p['threads_per_run']} thread per run), "
+            f"torch {p['torch']}, numpy {p['numpy']}, Python {p['python']}.")
 
 
 def table_lines(result: dict[str, Any]) -> list[str]:
     """MyST Markdown for one results file: a caption, a table, a sentence per row, then settings and
     provenance (the file's, or each row's where rows were run at different times)."""
     fmt = result.get("format", ".1%")
+    test_sets = any("test_set_se" in row for row in result["rows"].values())
     lines = [f"*{result['paper']}: {result['metric']}.*", "",
-             "| row | paper | this book (mean ± SE) | seeds | difference, in SEs |",
-             "|:--|--:|--:|--:|--:|"]
+             "| row | paper | this book (mean ± SE over seeds) | seeds | "
+             + ("SE over test systems | " if test_sets else "") + "difference, in SEs |",
+             "|:--|--:|--:|--:|" + ("--:|" if test_sets else "") + "--:|"]
     verdicts = []
     for label, row in result["rows"].items():
         cell, verdict = _difference(label, row, fmt)
         se = "(no SE)" if row["se"] is None else f"± {row['se']:{fmt}}"
+        test = "" if not test_sets else f"{_test_set_se(row):{fmt}} | " if "test_set_se" in row else "— | "
         lines.append(f"| {label} | {row['paper']:{fmt}} | {row['mean']:{fmt}} {se} | "
-                     f"{len(row['per_seed'])} | {cell} |")
+                     f"{len(row['per_seed'])} | {test}{cell} |")
         verdicts.append(verdict)
     lines += [""] + verdicts
     settings = ", ".join(f"{k} {v}" for k, v in result["settings"].items() if k != "reproduction")
