@@ -13,6 +13,11 @@
 * egnn-pytorch with its three MLPs swapped for ours (same widths, same FLOPs): the comparison of the
   implementations alone.
 
+Then whole **training steps with the optimizer**, as ``scripts/reproduce.py nbody`` trains, for the
+EGNN and for the authors' GNN baseline (``CoordinateGNN(predict="positions")``): the graph path with
+``torch.optim.Adam`` as it comes (before issue 18), the dense path with the fused Adam kernel, and
+(on a GPU, or with ``--cpu-compile``) the dense path compiled with ``torch.compile``.
+
 The table gives GFLOP per step (``torch.utils.flop_counter``) so a time ratio can be read against the
 ratio of work.
 """
@@ -28,7 +33,7 @@ from torch import Tensor, nn
 from benchmarks.common import Row, clear, compare, flops, rows_from
 from symlib.data.nbody import as_graph
 from symlib.layers import mlp
-from symlib.layers.egnn import EGNN
+from symlib.layers.egnn import EGNN, CoordinateGNN
 
 OURS, DENSE = "symlib EGNN (sparse)", "symlib EGNN.dense (same weights)"
 LUCID, MATCHED = "egnn-pytorch EGNN", "egnn-pytorch, MLPs matched to symlib"
@@ -103,12 +108,51 @@ def _case(lucid_layer: type | None, why: str, device: torch.device, threads: int
     return rows
 
 
-def run(device: torch.device, threads: int, rounds: int, quick: bool = False) -> list[Row]:
+def _training_steps(name: str, make, device: torch.device, threads: int, rounds: int, compiled: bool,
+                    batch: int = 100, n: int = 5) -> list[Row]:
+    """One optimizer step (forward, loss, backward, Adam) of ``make()``: graph path and plain Adam
+    (before), dense path and fused Adam, and the latter compiled (if ``compiled``)."""
+    torch.manual_seed(0)
+    pos, vel = torch.randn(batch, n, 3, device=device), torch.randn(batch, n, 3, device=device)
+    charges = (torch.randint(0, 2, (batch, n), device=device) * 2 - 1).float()
+    target = torch.randn(batch, n, 3, device=device)
+    before, after = f"{name}: graph path, Adam (before)", f"{name}: dense path, fused Adam"
+    ways = {before: (False, False, False), after: (True, True, False)}
+    if compiled:
+        ways[f"{after}, compiled"] = (True, True, True)
+
+    def step(dense: bool, fused: bool, compile: bool):
+        torch.manual_seed(0)
+        model = make().to(device)
+        forward = ((lambda p, v, q: model.dense(p, v, q)) if dense
+                   else (lambda p, v, q: model(as_graph(p, v, q)).view(p.shape)))
+        forward = torch.compile(forward) if compile else forward
+        opt = torch.optim.Adam(model.parameters(), lr=5e-4, **({"fused": True} if fused else {}))
+
+        def run_step():
+            opt.zero_grad(set_to_none=True)
+            F.mse_loss(forward(pos, vel, charges), target).backward()
+            opt.step()
+        return run_step
+
+    candidates = {label: step(*way) for label, way in ways.items()}
+    times = compare(candidates, device=device, threads=threads, rounds=rounds)
+    case = f"training step, {batch} systems × {n} bodies, 4 layers × 64"
+    return rows_from("egnn", case, times, {"vs before": before})
+
+
+def run(device: torch.device, threads: int, rounds: int, quick: bool = False,
+        cpu_compile: bool = False) -> list[Row]:
     try:
         from egnn_pytorch import EGNN as lucid_layer
         why = ""
     except ImportError as e:
         lucid_layer, why = None, f"not installed ({type(e).__name__})"
     sizes = [(100, 5), (25, 20)]       # the EGNN paper's batch of 5-body systems; bigger systems
-    return [row for batch, n in sizes[: 1 if quick else None]
+    rows = [row for batch, n in sizes[: 1 if quick else None]
             for row in _case(lucid_layer, why, device, threads, rounds, batch, n)]
+    compiled = device.type == "cuda" or cpu_compile
+    for name, make in (("EGNN", lambda: EGNN(64, 4)),
+                       ("GNN", lambda: CoordinateGNN(64, 4, predict="positions"))):
+        rows += _training_steps(name, make, device, threads, rounds, compiled)
+    return rows

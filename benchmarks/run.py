@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
         kwargs = {"quick": args.quick}
         if name == "book":
             kwargs["pattern"] = args.notebooks
-        if name == "train":
+        if name in ("train", "egnn"):
             kwargs["cpu_compile"] = args.cpu_compile
         if name == "gconv":
             kwargs["amp"] = args.amp

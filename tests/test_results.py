@@ -112,4 +112,8 @@ def test_nbody_smoke_runs_merge_rows_of_the_same_settings_and_replace_others(tmp
                      .table_lines(result))
     assert "SE over test systems" in page and page.count("Provenance of") == 2
     path = script.reproduce_nbody([0], steps=3, models=["GNN"], **args)
-    assert list(json.loads(path.read_text())["rows"]) == ["GNN"]
+    result = json.loads(path.read_text())
+    assert list(result["rows"]) == ["GNN"] and result["rows"]["GNN"]["settings"] == {"lr": 1e-3}
+    page = "\n".join(_load(ROOT / "book" / "_ext" / "reproductions.py", "reproductions_ext")
+                     .table_lines(result))
+    assert "GNN differs: lr 0.001." in page

@@ -82,7 +82,10 @@ def table_lines(result: dict[str, Any]) -> list[str]:
         verdicts.append(verdict)
     lines += [""] + verdicts
     settings = ", ".join(f"{k} {v}" for k, v in result["settings"].items() if k != "reproduction")
-    lines += ["", f"Settings: {settings}.", ""]
+    lines += ["", f"Settings: {settings}."]
+    lines += [f"{label} differs: " + ", ".join(f"{k} {v}" for k, v in row["settings"].items()) + "."
+              for label, row in result["rows"].items() if row.get("settings")]
+    lines += [""]
     if "provenance" in result:
         lines += [f"Provenance: {_provenance(result['provenance'])}", ""]
     else:
