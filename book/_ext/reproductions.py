@@ -50,8 +50,9 @@ def _difference(label: str, row: dict[str, Any], fmt: str) -> tuple[str, str]:
                      "and agreement is not judged.")
     se = (row["se"] ** 2 + 2 * test ** 2) ** 0.5 if test is not None else row["se"]
     z = diff / se if se > 0 else float("inf")
+    of = " (of the seeds and of both test sets)" if test is not None else ""
     if abs(z) <= 2:
-        return f"{z:+.1f}", f"- {label}: agrees with the paper: within two standard errors."
+        return f"{z:+.1f}", f"- {label}: agrees with the paper: within two standard errors{of}."
     return f"{z:+.1f}", f"- {label}: {far}, {abs(z):.1f} standard errors: a disagreement."
 
 
