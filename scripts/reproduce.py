@@ -152,6 +152,8 @@ def nbody_run(model: str, seed: int, steps: int, checkpoints: str | None, compil
             return torch.optim.Adam(params, lr=s["lr"], weight_decay=s["weight_decay"])
 
     checkpoint = None if checkpoints is None else Path(checkpoints) / f"nbody-{model}-{seed}-{steps}.pt"
+    resumed = (torch.load(checkpoint, map_location="cpu", weights_only=True)["step"]
+               if checkpoint is not None and checkpoint.exists() else 0)
     start = time.perf_counter()
     _, history = train(lambda: nbody_model(model), lambda m, b: F.mse_loss(m(*b[:3]), b[3]), train_set,
                        seed=seed, steps=steps, batch_size=s["batch_size"], optimizer=adam, device="cpu",
@@ -161,7 +163,7 @@ def nbody_run(model: str, seed: int, steps: int, checkpoints: str | None, compil
     best = min(history.evals, key=lambda r: r["valid"])
     return {"model": model, "seed": seed, "test_mse": best["test"], "test_se": best["test_se"],
             "best_epoch": best["step"] // NBODY_BATCHES_PER_EPOCH, "final_test_mse": history.final("test"),
-            "seconds": time.perf_counter() - start}
+            "seconds": time.perf_counter() - start, "resumed_at_step": resumed}
 
 
 def run_all(fn, tasks: list[tuple], jobs: int, desc: str) -> list[dict]:
@@ -266,6 +268,8 @@ def reproduce_nbody(seeds: list[int], jobs: int, steps: int | None, out: Path, c
                        "final_test_mse": {str(r["seed"]): r["final_test_mse"] for r in mine},
                        "seconds_per_run": round(sum(r["seconds"] for r in mine) / len(mine), 1),
                        "provenance": prov}
+        if any(r["resumed_at_step"] for r in mine):   # seconds and provenance cover the last part only
+            rows[model]["resumed_at_step"] = {str(r["seed"]): r["resumed_at_step"] for r in mine}
         if model in NBODY_ROW_SETTINGS:
             rows[model]["settings"] = NBODY_ROW_SETTINGS[model]
     result = {"experiment": "nbody",

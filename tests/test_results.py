@@ -117,3 +117,17 @@ def test_nbody_smoke_runs_merge_rows_of_the_same_settings_and_replace_others(tmp
     page = "\n".join(_load(ROOT / "book" / "_ext" / "reproductions.py", "reproductions_ext")
                      .table_lines(result))
     assert "GNN differs: lr 0.001." in page
+
+
+def test_a_resumed_nbody_run_says_so(tmp_path: Path) -> None:
+    """A run continued from a checkpoint (of another session, say) records where it resumed, and the
+    page says that its wall time covers only the last part."""
+    script = _load(ROOT / "scripts" / "reproduce.py", "reproduce_script")
+    args = {"seeds": [0], "jobs": 1, "steps": 2, "out": tmp_path, "checkpoints": str(tmp_path / "ck"),
+            "models": ["Linear"], "compile": False}
+    assert "resumed_at_step" not in json.loads(script.reproduce_nbody(**args).read_text())["rows"]["Linear"]
+    result = json.loads(script.reproduce_nbody(**args).read_text())
+    assert result["rows"]["Linear"]["resumed_at_step"] == {"0": 2}
+    page = "\n".join(_load(ROOT / "book" / "_ext" / "reproductions.py", "reproductions_ext")
+                     .table_lines(result))
+    assert "Provenance of Linear (resumed: seed 0 from step 2;" in page

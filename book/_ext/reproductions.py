@@ -92,7 +92,10 @@ def table_lines(result: dict[str, Any]) -> list[str]:
     else:
         groups: dict[str, list[str]] = {}
         for label, row in result["rows"].items():
-            groups.setdefault(json.dumps(row["provenance"], sort_keys=True), []).append(label)
+            resumed = ", ".join(f"seed {k} from step {v:,}" for k, v in row.get("resumed_at_step", {}).items()
+                                if v)
+            groups.setdefault(json.dumps(row["provenance"], sort_keys=True), []).append(
+                f"{label} (resumed: {resumed}; the wall time is the last part's)" if resumed else label)
         for key, labels in groups.items():
             lines += [f"Provenance of {', '.join(labels)}: {_provenance(json.loads(key))}", ""]
     return lines
