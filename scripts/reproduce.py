@@ -31,8 +31,8 @@ at the lowest validation MSE reported. Models: :class:`~symlib.layers.egnn.EGNN`
 (:class:`~symlib.layers.egnn.LinearDynamics`), each through its dense path (``.dense``, the same
 function as the graph path, measured faster in ``benchmarks/bench_egnn.py``), compiled with
 ``torch.compile`` unless ``--no-compile``. A model takes hours per seed on one core, so ``--models``
-runs some of them; their rows replace those rows of ``results/nbody.json`` and keep the others, each
-row with its own provenance.
+and ``--seeds`` run some of them: at the same settings, their runs join ``results/nbody.json`` (a seed
+run again replaces its old run; other models and seeds are kept), each seed with its own provenance.
 """
 
 from __future__ import annotations
@@ -241,9 +241,7 @@ def reproduce_mnist1d(seeds: list[int], jobs: int, steps: int | None, out: Path,
 def reproduce_nbody(seeds: list[int], jobs: int, steps: int | None, out: Path, checkpoints: str | None,
                     models: list[str] | None = None, compile: bool = True) -> Path:
     """``models`` (default: all of Table 2) on every seed (``steps=None``: the paper's 300,000); write
-    their rows into ``out/nbody.json``, keeping the other models' rows if the settings match."""
-    from symlib.stats import MIN_SEEDS, estimate
-
+    their runs into ``out/nbody.json``, keeping the other models and seeds if the settings match."""
     models = models or list(NBODY_PAPER)
     steps = steps or NBODY_SETTINGS["epochs"] * NBODY_BATCHES_PER_EPOCH
     settings = {**NBODY_SETTINGS, "steps": steps, "compiled": compile,
@@ -255,23 +253,9 @@ def reproduce_nbody(seeds: list[int], jobs: int, steps: int | None, out: Path, c
     path = out / "nbody.json"
     old = json.loads(path.read_text()) if path.exists() else {}
     keep = old.get("settings") == settings
-    rows = {label: row for label, row in old.get("rows", {}).items() if keep and label not in models}
+    rows = {label: row for label, row in old.get("rows", {}).items() if keep}
     for model in models:
-        mine = sorted((r for r in runs if r["model"] == model), key=lambda r: r["seed"])
-        values = [r["test_mse"] for r in mine]
-        e = estimate(values) if len(values) >= MIN_SEEDS else None
-        rows[model] = {"model": model, "paper": NBODY_PAPER[model],
-                       "mean": e.mean if e else sum(values) / len(values), "se": e.se if e else None,
-                       "per_seed": {str(r["seed"]): r["test_mse"] for r in mine},
-                       "test_set_se": {str(r["seed"]): r["test_se"] for r in mine},
-                       "best_epoch": {str(r["seed"]): r["best_epoch"] for r in mine},
-                       "final_test_mse": {str(r["seed"]): r["final_test_mse"] for r in mine},
-                       "seconds_per_run": round(sum(r["seconds"] for r in mine) / len(mine), 1),
-                       "provenance": prov}
-        if any(r["resumed_at_step"] for r in mine):   # seconds and provenance cover the last part only
-            rows[model]["resumed_at_step"] = {str(r["seed"]): r["resumed_at_step"] for r in mine}
-        if model in NBODY_ROW_SETTINGS:
-            rows[model]["settings"] = NBODY_ROW_SETTINGS[model]
+        rows[model] = nbody_row(model, [r for r in runs if r["model"] == model], prov, rows.get(model))
     result = {"experiment": "nbody",
               "paper": "Satorras, Hoogeboom & Welling (2021), E(n) equivariant graph neural networks, "
                        "Table 2 (N-body)",
@@ -280,6 +264,36 @@ def reproduce_nbody(seeds: list[int], jobs: int, steps: int | None, out: Path, c
     out.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=1) + "\n")
     return path
+
+
+#: The per-seed fields of an N-body row (``runs``: each seed's wall time and provenance).
+NBODY_PER_SEED = ("per_seed", "test_set_se", "best_epoch", "final_test_mse", "runs")
+
+
+def nbody_row(model: str, runs: list[dict], prov: dict, old: dict | None) -> dict:
+    """One row of ``nbody.json`` from this invocation's ``runs`` of ``model``; the seeds of ``old``
+    (the row as it stood, at the same settings) that were not run again are kept, with their own
+    provenance, so that seeds run in different sessions add up to one row."""
+    from symlib.stats import MIN_SEEDS, estimate
+
+    new = {"per_seed": "test_mse", "test_set_se": "test_se", "best_epoch": "best_epoch",
+           "final_test_mse": "final_test_mse"}
+    fields = {key: {str(r["seed"]): r[field] for r in runs} for key, field in new.items()}
+    fields["runs"] = {str(r["seed"]): {"seconds": round(r["seconds"], 1), "provenance": prov,
+                                       **({"resumed_at_step": r["resumed_at_step"]} if r["resumed_at_step"]
+                                          else {})} for r in runs}
+    kept = [k for k in (old or {}).get("per_seed", {}) if k not in fields["per_seed"]]
+    for key in NBODY_PER_SEED:
+        fields[key] = dict(sorted({**{k: old[key][k] for k in kept}, **fields[key]}.items(),
+                                  key=lambda item: int(item[0])))
+    values = list(fields["per_seed"].values())
+    e = estimate(values) if len(values) >= MIN_SEEDS else None
+    row = {"model": model, "paper": NBODY_PAPER[model],
+           "mean": e.mean if e else sum(values) / len(values), "se": e.se if e else None, **fields,
+           "seconds_per_run": round(sum(r["seconds"] for r in fields["runs"].values()) / len(values), 1)}
+    if model in NBODY_ROW_SETTINGS:
+        row["settings"] = NBODY_ROW_SETTINGS[model]
+    return row
 
 
 EXPERIMENTS = {"mnist1d": reproduce_mnist1d, "nbody": reproduce_nbody}

@@ -33,10 +33,10 @@ def _load(path: Path, name: str):
 
 
 def _provenances(result: dict) -> list[dict]:
-    """The file's provenance, or each row's (rows run at different times)."""
+    """The file's provenance, or each N-body run's (rows and seeds run at different times)."""
     if "provenance" in result:
         return [result["provenance"]]
-    return [row["provenance"] for row in result["rows"].values()]
+    return [run["provenance"] for row in result["rows"].values() for run in row["runs"].values()]
 
 
 def _check(result: dict) -> None:
@@ -54,6 +54,9 @@ def _check(result: dict) -> None:
         else:
             assert row["se"] is None and math.isclose(row["mean"], sum(values) / len(values)), label
         assert 0 < row["paper"] <= 1 and 0 <= row["mean"] <= 1, label
+        if "runs" in row:
+            for key in ("test_set_se", "best_epoch", "final_test_mse", "runs"):
+                assert row[key].keys() == row["per_seed"].keys(), (label, key)
 
 
 def test_there_is_a_reproduction() -> None:
@@ -84,6 +87,8 @@ def test_the_page_shows_exactly_these_numbers(path: Path) -> None:
             assert re.search(rf"^- {re.escape(label)}: .*agreement is not judged\.$", page, re.M)
         else:
             assert f"| {row['mean']:{fmt}} ± {row['se']:{fmt}} |" in page
+        for seed, epoch in row.get("best_epoch", {}).items():
+            assert f"seed {seed} epoch {epoch:,} (at the end {row['final_test_mse'][seed]:{fmt}})" in page
 
 
 def test_a_smoke_run_writes_a_complete_file_marked_as_no_reproduction(tmp_path: Path) -> None:
@@ -125,9 +130,41 @@ def test_a_resumed_nbody_run_says_so(tmp_path: Path) -> None:
     script = _load(ROOT / "scripts" / "reproduce.py", "reproduce_script")
     args = {"seeds": [0], "jobs": 1, "steps": 2, "out": tmp_path, "checkpoints": str(tmp_path / "ck"),
             "models": ["Linear"], "compile": False}
-    assert "resumed_at_step" not in json.loads(script.reproduce_nbody(**args).read_text())["rows"]["Linear"]
+    first = json.loads(script.reproduce_nbody(**args).read_text())["rows"]["Linear"]
+    assert "resumed_at_step" not in first["runs"]["0"]
     result = json.loads(script.reproduce_nbody(**args).read_text())
-    assert result["rows"]["Linear"]["resumed_at_step"] == {"0": 2}
+    assert result["rows"]["Linear"]["runs"]["0"]["resumed_at_step"] == 2
     page = "\n".join(_load(ROOT / "book" / "_ext" / "reproductions.py", "reproductions_ext")
                      .table_lines(result))
     assert "Provenance of Linear (resumed: seed 0 from step 2;" in page
+
+
+def test_nbody_seeds_run_at_different_times_add_up_to_one_row(tmp_path: Path) -> None:
+    """Hours per seed: seeds run in different sessions join their row (a seed run again replaces its
+    old run), each with its own provenance; three seeds give the row a standard error."""
+    script = _load(ROOT / "scripts" / "reproduce.py", "reproduce_script")
+    real, calls = script.provenance, []
+
+    def numbered(*args):   # each invocation's provenance told apart (dates have one-second resolution)
+        calls.append(None)
+        return {**real(*args), "date": f"invocation {len(calls)}"}
+
+    script.provenance = numbered
+    args = {"jobs": 1, "steps": 2, "out": tmp_path, "checkpoints": None, "compile": False,
+            "models": ["Linear"]}
+    script.reproduce_nbody([0], **args)
+    row = json.loads(script.reproduce_nbody([2, 1], **args).read_text())["rows"]["Linear"]
+    dates = {k: run["provenance"]["date"] for k, run in row["runs"].items()}
+    assert list(row["per_seed"]) == ["0", "1", "2"] and row["se"] is not None
+    assert dates == {"0": "invocation 1", "1": "invocation 2", "2": "invocation 2"}
+    result = json.loads(script.reproduce_nbody([1], **args).read_text())
+    again = result["rows"]["Linear"]
+    assert {k: run["provenance"]["date"] for k, run in again["runs"].items()} == {
+        "0": "invocation 1", "1": "invocation 3", "2": "invocation 2"}
+    assert again["per_seed"]["0"] == row["per_seed"]["0"] and again["runs"]["2"] == row["runs"]["2"]
+    _check(result)
+    page = "\n".join(_load(ROOT / "book" / "_ext" / "reproductions.py", "reproductions_ext")
+                     .table_lines(result))
+    assert page.count("Provenance of") == 3
+    for seed in ("0", "1", "2"):
+        assert f"Provenance of Linear (seed {seed}):" in page

@@ -56,6 +56,23 @@ def _difference(label: str, row: dict[str, Any], fmt: str) -> tuple[str, str]:
     return f"{z:+.1f}", f"- {label}: {far}, {abs(z):.1f} standard errors: a disagreement."
 
 
+def _selection(label: str, row: dict[str, Any], fmt: str) -> str:
+    """``label``: where its validation error was lowest and its test error at the end, per seed."""
+    seeds = sorted(row["best_epoch"], key=int)
+    return f"{label}: " + ", ".join(f"seed {k} epoch {row['best_epoch'][k]:,} "
+                                    f"(at the end {row['final_test_mse'][k]:{fmt}})" for k in seeds)
+
+
+def _runs(row: dict[str, Any]) -> dict[str, list[str]]:
+    """A row's seeds grouped by provenance (a JSON key): each seed's run, or the row's one."""
+    if "runs" not in row:
+        return {json.dumps(row["provenance"], sort_keys=True): list(row["per_seed"])}
+    groups: dict[str, list[str]] = {}
+    for seed, run in row["runs"].items():
+        groups.setdefault(json.dumps(run["provenance"], sort_keys=True), []).append(seed)
+    return groups
+
+
 def _provenance(p: dict[str, Any]) -> str:
     dirty = " (uncommitted changes)" if p["dirty"] else ""
     runs = "one run at a time" if p["jobs"] == 1 else f"{p['jobs']} runs side by side"
@@ -82,6 +99,10 @@ def table_lines(result: dict[str, Any]) -> list[str]:
                      f"{len(row['per_seed'])} | {test}{cell} |")
         verdicts.append(verdict)
     lines += [""] + verdicts
+    selection = [_selection(label, row, fmt) for label, row in result["rows"].items() if "best_epoch" in row]
+    if selection:
+        lines += ["", "Model selection, by row: the epoch of the lowest validation error (whose test error "
+                  "the table reports) and the test error after the last epoch. " + "; ".join(selection) + "."]
     settings = ", ".join(f"{k} {v}" for k, v in result["settings"].items() if k != "reproduction")
     lines += ["", f"Settings: {settings}."]
     lines += [f"{label} differs: " + ", ".join(f"{k} {v}" for k, v in row["settings"].items()) + "."
@@ -92,10 +113,13 @@ def table_lines(result: dict[str, Any]) -> list[str]:
     else:
         groups: dict[str, list[str]] = {}
         for label, row in result["rows"].items():
-            resumed = ", ".join(f"seed {k} from step {v:,}" for k, v in row.get("resumed_at_step", {}).items()
-                                if v)
-            groups.setdefault(json.dumps(row["provenance"], sort_keys=True), []).append(
-                f"{label} (resumed: {resumed}; the wall time is the last part's)" if resumed else label)
+            for key, seeds in _runs(row).items():
+                entry = label if len(seeds) == len(row["per_seed"]) else \
+                    f"{label} (seed{'s' if len(seeds) > 1 else ''} {', '.join(seeds)})"
+                resumed = ", ".join(f"seed {k} from step {row['runs'][k]['resumed_at_step']:,}" for k in seeds
+                                    if row["runs"][k].get("resumed_at_step"))
+                groups.setdefault(key, []).append(
+                    f"{entry} (resumed: {resumed}; the wall time is the last part's)" if resumed else entry)
         for key, labels in groups.items():
             lines += [f"Provenance of {', '.join(labels)}: {_provenance(json.loads(key))}", ""]
     return lines
