@@ -289,8 +289,7 @@ def nbody_row(model: str, runs: list[dict], prov: dict, old: dict | None) -> dic
     values = list(fields["per_seed"].values())
     e = estimate(values) if len(values) >= MIN_SEEDS else None
     row = {"model": model, "paper": NBODY_PAPER[model],
-           "mean": e.mean if e else sum(values) / len(values), "se": e.se if e else None, **fields,
-           "seconds_per_run": round(sum(r["seconds"] for r in fields["runs"].values()) / len(values), 1)}
+           "mean": e.mean if e else sum(values) / len(values), "se": e.se if e else None, **fields}
     if model in NBODY_ROW_SETTINGS:
         row["settings"] = NBODY_ROW_SETTINGS[model]
     return row
@@ -323,7 +322,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name}: wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
         fmt = result.get("format", ".1%")
         for label, row in result["rows"].items():
-            se = "(one seed)" if row["se"] is None else f"± {row['se']:{fmt}}"
+            se = "(no SE)" if row["se"] is None else f"± {row['se']:{fmt}}"
             print(f"  {label:<22} {row['mean']:{fmt}} {se}   paper {row['paper']:{fmt}}")
 
 

@@ -1,7 +1,7 @@
 """results/: the published experiments reproduced by scripts/reproduce.py, and the page that shows them.
 
 Every committed reproduction must be at the paper's settings, with numbers that agree with their own
-per-seed values and complete provenance (the file's, or each row's); a row with fewer than three seeds
+per-seed values and complete provenance (the file's, or each N-body run's); a row with fewer than three seeds
 has no standard error and the page does not judge it. MNIST-1D needs three seeds per row; the N-body
 models, hours each on a CPU, at least one. The Reproductions page (book/_ext/reproductions.py) must
 show exactly those numbers.

@@ -64,9 +64,7 @@ def _selection(label: str, row: dict[str, Any], fmt: str) -> str:
 
 
 def _runs(row: dict[str, Any]) -> dict[str, list[str]]:
-    """A row's seeds grouped by provenance (a JSON key): each seed's run, or the row's one."""
-    if "runs" not in row:
-        return {json.dumps(row["provenance"], sort_keys=True): list(row["per_seed"])}
+    """An N-body row's seeds grouped by the provenance (a JSON key) of their runs."""
     groups: dict[str, list[str]] = {}
     for seed, run in row["runs"].items():
         groups.setdefault(json.dumps(run["provenance"], sort_keys=True), []).append(seed)
@@ -83,7 +81,7 @@ def _provenance(p: dict[str, Any]) -> str:
 
 def table_lines(result: dict[str, Any]) -> list[str]:
     """MyST Markdown for one results file: a caption, a table, a sentence per row, then settings and
-    provenance (the file's, or each row's where rows were run at different times)."""
+    provenance (the file's, or each N-body run's: seeds run at different times)."""
     fmt = result.get("format", ".1%")
     test_sets = any("test_set_se" in row for row in result["rows"].values())
     lines = [f"*{result['paper']}: {result['metric']}.*", "",
