@@ -235,6 +235,71 @@ def load(split: str, num: int | None = None, *, seed: int = 0, cache: bool = Tru
     return data if num is None else data.subset(num)
 
 
+#: The authors' ``nbody_small`` files (``generate_dataset.py --num-train 10000 --seed 43``): numpy's
+#: global generator seeded with 43 draws 10,000 training, then 2,000 validation, then 2,000 test systems,
+#: of which their loader keeps the first 3,000 training systems.
+AUTHORS_SEED = 43
+AUTHORS_SYSTEMS = {"train": 10_000, "valid": 2_000, "test": 2_000}
+
+
+def authors_initial_conditions(split: str) -> tuple[Tensor, Tensor, Tensor]:
+    """The initial ``pos, vel [S, 5, 3]`` and ``charges [S, 5]`` (float64) of the authors' ``split``,
+    every system of it, drawn from the same random stream as theirs.
+
+    Their simulator draws, per system and in this order, the charges (``np.random.choice`` of ``±1``
+    with probability ½ each: one uniform number per particle), positions ``randn(3, 5)``, velocities
+    ``randn(3, 5)`` rescaled to norm 0.5, and then two ``randn(49, 3, 5)`` arrays of observation noise
+    that it multiplies by zero. Replaying those draws with numpy's legacy generator, whose stream numpy
+    keeps fixed across releases, gives their initial conditions exactly.
+    """
+    import numpy as np
+
+    if split not in AUTHORS_SYSTEMS:
+        raise ValueError(f"unknown split {split!r}: expected one of {list(AUTHORS_SYSTEMS)}")
+    rng, n, saved = np.random.RandomState(AUTHORS_SEED), 5, 49
+    out: dict[str, tuple[Any, Any, Any]] = {}
+    for name, num in AUTHORS_SYSTEMS.items():
+        q, x, v = np.empty((num, n)), np.empty((num, n, 3)), np.empty((num, n, 3))
+        for i in range(num):
+            q[i] = np.where(rng.random_sample((n, 1)) < 0.5, -1.0, 1.0)[:, 0]
+            x[i] = rng.randn(3, n).T
+            vel = rng.randn(3, n)
+            v[i] = (vel * 0.5 / np.sqrt((vel ** 2).sum(axis=0))).T
+            rng.randn(saved, 3, n), rng.randn(saved, 3, n)
+        out[name] = (x, v, q)
+        if name == split:
+            break
+    return tuple(torch.from_numpy(a) for a in out[split])  # type: ignore[return-value]
+
+
+def load_authors(split: str, *, cache: bool = True) -> NBody:
+    """The ``"train"`` (3,000), ``"valid"`` or ``"test"`` (2,000) split of the authors' dataset: their
+    initial conditions (:func:`authors_initial_conditions`) and their frames.
+
+    Their simulator overwrites its first snapshot, so their frame ``k`` is the state after
+    ``100 (k + 1)`` steps: inputs after 3,100 steps, targets after 4,100, where :func:`load` takes
+    3,000 and 4,000. The trajectories are this module's arithmetic, not theirs; the system is chaotic,
+    so the systems with close encounters can end elsewhere than in their files.
+    """
+    size = SPLITS.get(split)
+    if size is None:
+        raise ValueError(f"unknown split {split!r}: expected one of {list(SPLITS)}")
+
+    def make() -> NBody:
+        pos0, vel0, charges = (t[:size] for t in authors_initial_conditions(split))
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            pos, vel = simulate(pos0, vel0, charges, (FRAME_OUT + 1) * SAMPLE_EVERY)
+        finally:
+            torch.set_num_threads(threads)
+        f32 = torch.float32
+        return NBody(pos[:, FRAME_IN + 1].to(f32), vel[:, FRAME_IN + 1].to(f32), charges.to(f32),
+                     pos[:, FRAME_OUT + 1].to(f32))
+
+    return _cached(cache_dir() / f"nbody-authors-{split}-{size}-v1.pt", make, cache)
+
+
 def as_graph(pos: Tensor, vel: Tensor, charges: Tensor) -> Any:
     """``B`` systems ``pos, vel [B, n, 3]``, ``charges [B, n]`` as one torch_geometric ``Data`` of
     ``B·n`` nodes (``pos``, ``vel``, ``charges [B·n, 1]``), every system fully connected, on the
