@@ -275,7 +275,8 @@ def reproduce_nbody(seeds: list[int], jobs: int, steps: int | None, out: Path, c
         **{k: v for k, v in NBODY_SETTINGS.items() if k != "data_seed"},
         "data": "the authors' initial conditions (numpy seed 43) and frames, this book's simulator"}
     settings = {**base, "steps": file_steps, "compiled": compile, "reproduction": file_steps == paper_steps}
-    tasks = [(m, seed, run_steps, checkpoints, compile and m != "Linear", data) for m in models for seed in seeds]
+    tasks = [(m, seed, run_steps, checkpoints, compile and m != "Linear", data)
+             for m in models for seed in seeds]
     code, start = source(), time.perf_counter()
     runs = run_all(nbody_run, tasks, jobs, "nbody")
     prov = provenance(code, time.perf_counter() - start, jobs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -216,3 +217,33 @@ def test_to_moves_every_tensor() -> None:
     moved = data.to("meta")
     assert all(t.device.type == "meta" for t in (moved.pos, moved.vel, moved.charges, moved.target))
     assert len(moved) == 2 and data.pos.device.type == "cpu"
+
+
+def test_the_authors_initial_conditions_are_their_numpy_draws_in_their_order() -> None:
+    """The replay uses one uniform number per charge; the authors call ``np.random.choice`` with
+    probabilities, then draw positions, velocities and two unused noise arrays, system after system."""
+    rng = np.random.RandomState(nbody.AUTHORS_SEED)
+    pos, vel, charges = nbody.authors_initial_conditions("train")
+    assert pos.shape == (10_000, 5, 3) and charges.shape == (10_000, 5) and pos.dtype == torch.float64
+    for i in range(3):
+        q = rng.choice(np.array([-1.0, 0.0, 1.0]), size=(5, 1), p=[0.5, 0.0, 0.5])[:, 0]
+        x, v = rng.randn(3, 5), rng.randn(3, 5)
+        rng.randn(49, 3, 5), rng.randn(49, 3, 5)
+        assert np.array_equal(charges[i].numpy(), q) and np.array_equal(pos[i].numpy(), x.T)
+        assert np.allclose(vel[i].numpy(), 0.5 * v.T / np.linalg.norm(v, axis=0)[:, None], rtol=0, atol=1e-15)
+    valid = nbody.authors_initial_conditions("valid")[0]
+    assert valid.shape == (2_000, 5, 3) and not (valid[:, None] == pos[None, :50]).all(-1).all(-1).any()
+    with pytest.raises(ValueError, match="unknown split"):
+        nbody.authors_initial_conditions("validation")
+
+
+def test_the_authors_frames_are_the_states_after_3100_and_4100_steps(monkeypatch) -> None:
+    monkeypatch.setitem(nbody.SPLITS, "test", 3)
+    data = nbody.load_authors("test", cache=False)
+    pos0, vel0, q = (t[:3] for t in nbody.authors_initial_conditions("test"))
+    pos, vel = nbody.simulate(pos0, vel0, q, 4100, sample_every=3100)   # snapshots 0 and 3,100
+    assert torch.equal(data.pos, pos[:, 1].float()) and torch.equal(data.vel, vel[:, 1].float())
+    later, _ = nbody.simulate(pos0, vel0, q, 4100, sample_every=4100)
+    assert torch.equal(data.target, later[:, 1].float()) and torch.equal(data.charges, q.float())
+    with pytest.raises(ValueError, match="unknown split"):
+        nbody.load_authors("all")

@@ -91,6 +91,11 @@ def table_lines(result: dict[str, Any]) -> list[str]:
     verdicts = []
     for label, row in result["rows"].items():
         cell, verdict = _difference(label, row, fmt)
+        epochs = row.get("settings", {}).get("epochs")
+        if epochs is not None:
+            paper = result["settings"]["epochs"]
+            verdict += (f" Trained for {epochs:,} of the paper's {paper:,} epochs, the model selected "
+                        "among those: a diagnostic, not a reproduction of the row.")
         se = "(no SE)" if row["se"] is None else f"± {row['se']:{fmt}}"
         test = "" if not test_sets else f"{_test_set_se(row):{fmt}} | " if "test_set_se" in row else "— | "
         lines.append(f"| {label} | {row['paper']:{fmt}} | {row['mean']:{fmt}} {se} | "
@@ -124,11 +129,20 @@ def table_lines(result: dict[str, Any]) -> list[str]:
 
 
 class Reproductions(SphinxDirective):
-    """``.. reproductions::`` (MyST: a ``{reproductions}`` fence): every reproduction in ``results/``."""
+    """``.. reproductions::`` (MyST: a ``{reproductions}`` fence): every reproduction in ``results/``,
+    or, with arguments (``{reproductions} nbody nbody-authors``), the files of those names, in that
+    order, so that prose can stand between the tables."""
+
+    optional_arguments = 1
+    final_argument_whitespace = True
 
     def run(self) -> list[nodes.Node]:
         container = nodes.container()
-        files = sorted(RESULTS.glob("*.json"))
+        names = self.arguments[0].split() if self.arguments else None
+        files = sorted(RESULTS.glob("*.json")) if names is None else [RESULTS / f"{n}.json" for n in names]
+        missing = [f.name for f in files if not f.exists()]
+        if missing:
+            raise self.error(f"reproductions: no such file in results/: {', '.join(missing)}")
         lines: list[str] = []
         for path in files:
             self.env.note_dependency(str(path))
