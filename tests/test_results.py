@@ -223,13 +223,16 @@ def _within_two_se(row: dict) -> bool:
 def test_the_pages_account_of_the_nbody_gap_holds() -> None:
     """What book/reproductions.md says of the two N-body tables: every row on our draw lies above the
     paper's; on the authors' systems the EGNN and the Linear agree with it (and the Linear comes
-    closer than on our draw); every EGNN run has its lowest validation error in its first 1,000
+    closer than on our draw), and the GNN, which disagrees on our draw over three seeds, is within the
+    sampling error of two test sets; every EGNN run has its lowest validation error in its first 1,000
     epochs, also the run of all 10,000 (which the shortened EGNN runs rely on)."""
     ours = json.loads((ROOT / "results" / "nbody.json").read_text())
     authors = json.loads((ROOT / "results" / "nbody-authors.json").read_text())
     assert all(row["mean"] > row["paper"] for row in ours["rows"].values())
     for model in ("EGNN", "Linear"):
         assert _within_two_se(authors["rows"][model]), model
+    gnn = ours["rows"]["GNN"], authors["rows"]["GNN"]
+    assert len(gnn[0]["per_seed"]) >= MIN_SEEDS and not _within_two_se(gnn[0]) and _within_two_se(gnn[1])
     linear = ours["rows"]["Linear"], authors["rows"]["Linear"]
     assert abs(linear[1]["mean"] - linear[1]["paper"]) < abs(linear[0]["mean"] - linear[0]["paper"])
     egnn = ours["rows"]["EGNN"], authors["rows"]["EGNN"]
