@@ -199,16 +199,20 @@ def generate(num: int, *, seed: int, n: int = 5, cache: bool = False) -> NBody:
         path = cache_dir() / f"nbody-generate-{num}-{seed}-{n}-v2.pt"
         return _cached(path, lambda: generate(num, seed=seed, n=n), cache=True)
     gen = torch.Generator().manual_seed(seed)
-    pos0, vel0, charges = initial_conditions(num, n, generator=gen)
+    return _frames(*initial_conditions(num, n, generator=gen), offset=0)
+
+
+def _frames(pos0: Tensor, vel0: Tensor, charges: Tensor, *, offset: int) -> NBody:
+    """Simulate from ``pos0, vel0 [S, n, 3]`` and keep snapshots ``FRAME_IN + offset`` (inputs) and
+    ``FRAME_OUT + offset`` (targets) as float32."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # thousands of small steps: one thread is several times faster than two
     try:
-        pos, vel = simulate(pos0, vel0, charges, FRAME_OUT * SAMPLE_EVERY)
+        pos, vel = simulate(pos0, vel0, charges, (FRAME_OUT + offset) * SAMPLE_EVERY)
     finally:
         torch.set_num_threads(threads)
-    f32 = torch.float32
-    return NBody(pos[:, FRAME_IN].to(f32), vel[:, FRAME_IN].to(f32), charges.to(f32),
-                 pos[:, FRAME_OUT].to(f32))
+    f32, i, o = torch.float32, FRAME_IN + offset, FRAME_OUT + offset
+    return NBody(pos[:, i].to(f32), vel[:, i].to(f32), charges.to(f32), pos[:, o].to(f32))
 
 
 def split_seed(split: str, seed: int = 0) -> int:
@@ -286,16 +290,7 @@ def load_authors(split: str, *, cache: bool = True) -> NBody:
         raise ValueError(f"unknown split {split!r}: expected one of {list(SPLITS)}")
 
     def make() -> NBody:
-        pos0, vel0, charges = (t[:size] for t in authors_initial_conditions(split))
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            pos, vel = simulate(pos0, vel0, charges, (FRAME_OUT + 1) * SAMPLE_EVERY)
-        finally:
-            torch.set_num_threads(threads)
-        f32 = torch.float32
-        return NBody(pos[:, FRAME_IN + 1].to(f32), vel[:, FRAME_IN + 1].to(f32), charges.to(f32),
-                     pos[:, FRAME_OUT + 1].to(f32))
+        return _frames(*(t[:size] for t in authors_initial_conditions(split)), offset=1)
 
     return _cached(cache_dir() / f"nbody-authors-{split}-{size}-v1.pt", make, cache)
 
