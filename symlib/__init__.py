@@ -5,6 +5,7 @@ Modules, one concept each:
 * :mod:`symlib.config` — scales (``ci``/``full``), device choice, seeding;
 * :mod:`symlib.groups` — groups acting on tensors (shifts, rotations, flips, permutations, rigid motions);
 * :mod:`symlib.geometry` — random rotations, complete graphs, rotations about an axis;
+* :mod:`symlib.portable` — random draws and elementary functions with the same bits on every machine;
 * :mod:`symlib.equivariance` — measured invariance and equivariance errors;
 * :mod:`symlib.audit` — a model's symmetries, measured row by row, and catalogues of symmetries;
 * :mod:`symlib.reps` — matrix representations of groups;

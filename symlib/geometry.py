@@ -13,24 +13,22 @@ import math
 import torch
 from torch import Tensor
 
+from symlib import portable
+
 __all__ = ["complete_graph", "random_rotations", "rotate_about_z"]
 
 
 def random_rotations(num: int, generator: torch.Generator | None = None, *,
                      dtype: torch.dtype = torch.float64) -> Tensor:
-    """``num`` rotation matrices ``[num, 3, 3]``, uniform (Haar) on SO(3).
+    """``num`` rotation matrices ``[num, 3, 3]``, uniform (Haar) on SO(3), the same bits on every machine.
 
-    The Q factor of a Gaussian matrix, with the signs of R's diagonal moved into Q, is Haar on O(3)
-    (Mezzadri 2007); multiplying by its determinant maps the reflections onto rotations and keeps
-    the distribution uniform, since ``-I`` commutes with everything. Drawn in float64 from
-    ``generator`` (torch's global RNG if ``None``), then cast to ``dtype``. Applied to row vectors as
-    ``x ↦ x Rᵀ``.
+    Unit quaternions from four normal draws (:func:`symlib.portable.rotations`: arithmetic only, no
+    QR factorisation whose rounding would depend on LAPACK), drawn in float64 from ``generator``
+    (torch's global RNG if ``None``), then cast to ``dtype``. Applied to row vectors as ``x ↦ x Rᵀ``.
     """
     if num < 0:
         raise ValueError(f"num must be non-negative, got {num}")
-    q, r = torch.linalg.qr(torch.randn(num, 3, 3, dtype=torch.float64, generator=generator))
-    q = q * torch.sign(torch.diagonal(r, dim1=-2, dim2=-1))[:, None, :]
-    return (q * torch.det(q)[:, None, None]).to(dtype)
+    return portable.rotations(num, generator).to(dtype)
 
 
 def complete_graph(batch: int, n: int, *, mask: Tensor | None = None,

@@ -31,6 +31,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from symlib import portable
 from symlib.geometry import random_rotations
 
 Element = Any
@@ -451,7 +452,8 @@ class Euclidean3d(Action):
 
     With the defaults this is ``SE(3)`` (rotations and translations); ``reflections=True`` gives
     ``E(3)``; ``translations=False`` gives ``SO(3)`` or ``O(3)``. Elements are ``(R, t)`` in float64,
-    sampled from the Haar measure on rotations and a standard normal for ``t``.
+    sampled from the Haar measure on rotations and a standard normal for ``t``
+    (:mod:`symlib.portable`: the same elements on every machine).
     ``on="vectors"`` acts on directions (velocities, forces) instead, which translations do not move;
     use :meth:`on_vectors` to get that action of the same group. ``on="rotations"`` acts on the
     rotation parts ``[..., 3, 3]`` of local frames (``R_i ↦ R R_i``; their origins are points).
@@ -479,7 +481,7 @@ class Euclidean3d(Action):
         q = random_rotations(1, generator)[0]
         if self.reflections and _randint(2, generator):
             q = -q
-        t = torch.randn(3, generator=generator, dtype=torch.float64) if self.translations \
+        t = portable.randn(3, generator=generator) if self.translations \
             else torch.zeros(3, dtype=torch.float64)
         return (q, t)
 

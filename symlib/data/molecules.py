@@ -28,6 +28,10 @@ probability at most ``1 / |orbit|``: :func:`orbit_cap` averages this over molecu
 Molecules of different sizes are padded to 8 atoms: ``pos [M, 8, 3]``, ``types [M, 8]``,
 ``mask [M, 8]`` (``True`` = a real atom). Atoms are listed in a random order, so an atom's index
 carries no meaning. Nothing is downloaded.
+
+The molecules are the same bits on every machine: integer and uniform draws from torch's generator,
+rotations, normals and the ring's ``sin``/``cos`` from :mod:`symlib.portable`, and rotations applied
+by :func:`symlib.portable.rotate`, not by a BLAS matrix product (digests in :mod:`symlib.data.digests`).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import TensorDataset
 
+from symlib import portable
 from symlib.geometry import random_rotations
 
 __all__ = ["BOND", "ELEMENTS", "FIELD", "MAX_ATOMS", "RingMolecules", "orbit_cap", "orbits",
@@ -61,9 +66,9 @@ def regular_ring(n: int, bond: float = BOND, dtype: torch.dtype = torch.float64)
     atom ``i`` at angle ``2πi/n``. Returns ``[n, 3]``."""
     if n < 3:
         raise ValueError(f"a ring needs at least 3 atoms, got n={n}")
-    radius = bond / (2 * math.sin(math.pi / n))
-    angle = 2 * math.pi * torch.arange(n, dtype=torch.float64) / n
-    ring = torch.stack([radius * angle.cos(), radius * angle.sin(), torch.zeros(n, dtype=torch.float64)], -1)
+    radius = bond / (2 * portable.sincos(torch.tensor(math.pi / n, dtype=torch.float64))[0])
+    sin, cos = portable.sincos(2 * math.pi * torch.arange(n, dtype=torch.float64) / n)
+    ring = torch.stack([radius * cos, radius * sin, torch.zeros(n, dtype=torch.float64)], -1)
     return ring.to(dtype)
 
 
@@ -188,7 +193,7 @@ def ring_molecules(num: int, *, sizes: tuple[int, ...] = (5, 6, 7, 8), max_heter
     size_idx = torch.randint(len(sizes), (num,), generator=gen)
     hetero = torch.randint(max_hetero + 1, (num,), generator=gen)
     choice = torch.rand(num, generator=gen, dtype=torch.float64)
-    rot, shift = random_rotations(num, gen), torch.randn(num, 3, generator=gen, dtype=torch.float64)
+    rot, shift = random_rotations(num, gen), portable.randn(num, 3, generator=gen)
     order_keys = torch.rand(num, MAX_ATOMS, generator=gen)
     field = torch.tensor(FIELD, dtype=torch.float64)
 
@@ -208,7 +213,7 @@ def ring_molecules(num: int, *, sizes: tuple[int, ...] = (5, 6, 7, 8), max_heter
         picked = [table[int(k)][int(u * len(table[int(k)]))] for k, u in zip(hetero[ms], choice[ms])]
         t, o, reactive = (torch.tensor([p[i] for p in picked]) for i in range(3))  # [m, n], ring order
         perm = torch.argsort(order_keys[ms, :n], dim=1)              # listed atom k = ring atom perm[k]
-        x = regular_ring(n) @ rot[ms].mT                              # [m, n, 3]
+        x = portable.rotate(regular_ring(n), rot[ms, None])            # [m, n, 3]: x Rᵀ
         ring_target = torch.where(reactive, x @ field, -math.inf).argmax(dim=1)
         listed_orbit = o.gather(1, perm)
         same = listed_orbit[:, :, None] == listed_orbit[:, None, :]   # listed atoms k, l equivalent

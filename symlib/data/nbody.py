@@ -13,11 +13,20 @@ task: from positions, velocities and charges at snapshot 30, predict the positio
 i.e. 1,000 steps later.
 
 All trajectories are simulated at once as batched tensors (float64), so the full 3,000 / 2,000 /
-2,000 split takes seconds, not the minutes of a per-trajectory loop. The simulation uses only
-correctly rounded elementwise arithmetic in a fixed order, so the data are the same to the last bit
-on every CPU, whatever vector instructions its PyTorch kernels use (the system is chaotic: a
-last-bit difference would grow into a different trajectory). Results are cached on disk
-(``$SYMLIB_CACHE``, default ``~/.cache/symlib``) and loaded with ``weights_only=True``.
+2,000 split takes seconds, not the minutes of a per-trajectory loop.
+
+**The same bits on every machine.** The initial conditions are drawn with :mod:`symlib.portable`
+(uniform bits from torch's Mersenne Twister, normals by the polar method with a ``log`` written from
+correctly rounded operations), and the simulation uses only correctly rounded elementwise arithmetic
+in a fixed order: no C-library function, reduction or matrix product whose rounding depends on the
+machine. That matters because the system is chaotic: a last-bit difference in an initial condition
+grows into a different trajectory for about one system in twenty. :func:`load` and
+:func:`load_authors` mark those systems (``NBody.stable``: a perturbation of ``2⁻⁵⁰`` of the initial
+positions moves the target by less than ``1e-6`` on the stable ones), so that an error can also be
+reported on the part of the test set that any correct implementation reproduces. Every split is
+pinned by a digest (:mod:`symlib.data.digests`). Results are cached on disk (``$SYMLIB_CACHE``,
+default ``~/.cache/symlib``) under the version of this code, served only with the committed digest,
+and loaded with ``weights_only=True``.
 """
 
 from __future__ import annotations
@@ -33,8 +42,10 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import TensorDataset
 
+from symlib import portable
 from symlib.audit import Symmetry
 from symlib.config import cache_dir
+from symlib.data.digests import DIGESTS, digest
 from symlib.geometry import complete_graph, random_rotations
 from symlib.groups import Euclidean3d, Permutation, Product, Trivial
 
@@ -57,11 +68,6 @@ def _charge_products(charges: Tensor) -> Tensor:
     return qq * (1 - torch.eye(charges.shape[1], dtype=charges.dtype, device=charges.device))
 
 
-def _norm3(v: Tensor) -> Tensor:
-    """``‖v‖`` over the last axis (of size 3) as ``sqrt(x·x + y·y + z·z)``, in this order."""
-    return (v[..., 0] * v[..., 0] + v[..., 1] * v[..., 1] + v[..., 2] * v[..., 2]).sqrt()
-
-
 def _forces(pos: Tensor, qq: Tensor) -> Tensor:
     """The unclipped Coulomb forces ``[B, n, 3]``; ``qq [B, n, n]``: products of charges with a zero
     diagonal (no self-interaction).
@@ -73,7 +79,7 @@ def _forces(pos: Tensor, qq: Tensor) -> Tensor:
     every machine.
     """
     diff = pos[:, :, None, :] - pos[:, None, :, :]                     # x_i - x_j, [B, n, n, 3]
-    r = _norm3(diff)
+    r = portable.norm3(diff)
     r.diagonal(dim1=1, dim2=2).fill_(1.0)                              # avoid 0/0; qq is 0 there
     pair = (qq / (r * r * r))[..., None] * diff                        # [B, n, n, 3]
     force = pair[:, :, 0]
@@ -125,12 +131,19 @@ def simulate(pos: Tensor, vel: Tensor, charges: Tensor, steps: int, *,
 
 
 def initial_conditions(num: int, n: int = 5, *, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
-    """Positions ``~ N(0, 1)``, velocities of norm 0.5 in random directions, charges ``±1``."""
-    pos = torch.randn(num, n, 3, generator=generator, dtype=torch.float64)
-    vel = torch.randn(num, n, 3, generator=generator, dtype=torch.float64)
-    vel = 0.5 * vel / _norm3(vel)[..., None]
+    """Positions ``~ N(0, 1)``, velocities of norm 0.5 in random directions, charges ``±1`` (float64;
+    normals from :func:`symlib.portable.randn`: the same bits on every machine)."""
+    pos = portable.randn(num, n, 3, generator=generator)
+    vel = portable.randn(num, n, 3, generator=generator)
+    vel = 0.5 * vel / portable.norm3(vel)[..., None]
     charges = torch.randint(0, 2, (num, n), generator=generator).to(torch.float64) * 2 - 1
     return pos, vel, charges
+
+
+#: A system is *stable* if a relative perturbation of ``PERTURBATION`` of its initial positions moves
+#: its target (float64) by less than ``STABLE_TOLERANCE``: its target is then reproducible by any
+#: correct implementation, whatever the rounding of its arithmetic.
+PERTURBATION, STABLE_TOLERANCE = 2.0**-50, 1e-6
 
 
 @dataclass(frozen=True)
@@ -141,25 +154,38 @@ class NBody:
         pos, vel: ``[S, 5, 3]`` float32 positions and velocities at snapshot 30.
         charges: ``[S, 5]`` float32, ``±1``.
         target: ``[S, 5, 3]`` float32 positions at snapshot 40.
+        stable: ``[S]`` bool, whether each system is stable (:data:`PERTURBATION`), or ``None`` where
+            not computed (:func:`load` and :func:`load_authors` compute it).
     """
 
     pos: Tensor
     vel: Tensor
     charges: Tensor
     target: Tensor
+    stable: Tensor | None = None
 
     def __len__(self) -> int:
         return self.pos.shape[0]
+
+    def _tensors(self) -> tuple[Tensor, ...]:
+        return tuple(t for t in (self.pos, self.vel, self.charges, self.target, self.stable) if t is not None)
 
     def subset(self, num: int) -> NBody:
         """The first ``num`` systems (for data-efficiency curves)."""
         if not 0 < num <= len(self):
             raise ValueError(f"num must be in 1..{len(self)}, got {num}")
-        return NBody(self.pos[:num], self.vel[:num], self.charges[:num], self.target[:num])
+        return NBody(*(None if t is None else t[:num] for t in self._fields()))
+
+    def _fields(self) -> tuple[Tensor | None, ...]:
+        return (self.pos, self.vel, self.charges, self.target, self.stable)
 
     def to(self, device: torch.device | str | None) -> NBody:
         """The same systems with every tensor on ``device``."""
-        return NBody(*(t.to(device) for t in (self.pos, self.vel, self.charges, self.target)))
+        return NBody(*(None if t is None else t.to(device) for t in self._fields()))
+
+    def digest(self) -> str:
+        """SHA-256 of the split's tensors (:func:`symlib.data.digests.digest`): its fingerprint."""
+        return digest(*self._tensors())
 
     def dataset(self, device: torch.device | str | None = None) -> TensorDataset:
         """``(pos, vel, charges, target)`` as a ``TensorDataset`` (on ``device``): the training data
@@ -178,15 +204,33 @@ class NBody:
                 for p, v, q, t in zip(self.pos, self.vel, self.charges, self.target)]
 
 
-def _cached(path: Path, make: Callable[[], NBody], cache: bool) -> NBody:
-    if cache and path.exists():
-        return NBody(**torch.load(path, weights_only=True))
+def _code_version() -> str:
+    """A fingerprint of the code that makes the data (this module and :mod:`symlib.portable`)."""
+    h = hashlib.sha256()
+    for module in (__file__, portable.__file__):
+        h.update(Path(module).read_bytes())
+    return h.hexdigest()[:12]
+
+
+def _cached(name: str, make: Callable[[], NBody], cache: bool) -> NBody:
+    """``make()``, kept on disk as ``<name>-<code version>.pt`` with its digest. A file is served only
+    if its contents have the digest it was saved with and, for the datasets of
+    :data:`symlib.data.digests.DIGESTS`, the committed one; otherwise the data are made afresh."""
+    if not cache:
+        return make()
+    path = cache_dir() / f"{name}-{_code_version()}.pt"
+    expected = DIGESTS.get(name)
+    if path.exists():
+        stored = torch.load(path, weights_only=True)
+        data = NBody(**stored["data"])
+        if data.digest() == stored["digest"] and expected in (None, stored["digest"]):
+            return data
     data = make()
-    if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        torch.save({k: getattr(data, k) for k in ("pos", "vel", "charges", "target")}, tmp)
-        tmp.replace(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fields = {k: getattr(data, k) for k in NBody.__dataclass_fields__}
+    torch.save({"data": fields, "digest": data.digest()}, tmp)
+    tmp.replace(path)
     return data
 
 
@@ -195,16 +239,20 @@ def generate(num: int, *, seed: int, n: int = 5, cache: bool = False) -> NBody:
     (:func:`symlib.config.cache_dir`), so chapters that use the same systems simulate them once."""
     if num < 1:
         raise ValueError(f"num must be positive, got {num}")
-    if cache:
-        path = cache_dir() / f"nbody-generate-{num}-{seed}-{n}-v2.pt"
-        return _cached(path, lambda: generate(num, seed=seed, n=n), cache=True)
+    name = f"nbody-generate-{num}-{seed}" + ("" if n == 5 else f"-n{n}")
     gen = torch.Generator().manual_seed(seed)
-    return _frames(*initial_conditions(num, n, generator=gen), offset=0)
+    return _cached(name, lambda: _frames(*initial_conditions(num, n, generator=gen), offset=0), cache)
 
 
-def _frames(pos0: Tensor, vel0: Tensor, charges: Tensor, *, offset: int) -> NBody:
+def _frames(pos0: Tensor, vel0: Tensor, charges: Tensor, *, offset: int, stability: bool = False) -> NBody:
     """Simulate from ``pos0, vel0 [S, n, 3]`` and keep snapshots ``FRAME_IN + offset`` (inputs) and
-    ``FRAME_OUT + offset`` (targets) as float32."""
+    ``FRAME_OUT + offset`` (targets) as float32; with ``stability``, also simulate from positions
+    perturbed by :data:`PERTURBATION` (relative) and mark the systems whose target moved less than
+    :data:`STABLE_TOLERANCE`."""
+    num = len(pos0)
+    if stability:
+        pos0 = torch.cat([pos0, pos0 * (1 + PERTURBATION)])
+        vel0, charges = vel0.repeat(2, 1, 1), charges.repeat(2, 1)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # thousands of small steps: one thread is several times faster than two
     try:
@@ -212,7 +260,12 @@ def _frames(pos0: Tensor, vel0: Tensor, charges: Tensor, *, offset: int) -> NBod
     finally:
         torch.set_num_threads(threads)
     f32, i, o = torch.float32, FRAME_IN + offset, FRAME_OUT + offset
-    return NBody(pos[:, i].to(f32), vel[:, i].to(f32), charges.to(f32), pos[:, o].to(f32))
+    stable = None
+    if stability:
+        moved = (pos[num:, o] - pos[:num, o]).abs().flatten(1).amax(1)
+        stable = moved < STABLE_TOLERANCE
+    return NBody(pos[:num, i].to(f32), vel[:num, i].to(f32), charges[:num].to(f32), pos[:num, o].to(f32),
+                 stable)
 
 
 def split_seed(split: str, seed: int = 0) -> int:
@@ -234,8 +287,9 @@ def load(split: str, num: int | None = None, *, seed: int = 0, cache: bool = Tru
     size = SPLITS[split] if num is None else num
     if not 0 < size <= SPLITS[split]:
         raise ValueError(f"num must be in 1..{SPLITS[split]} for split {split!r}, got {num}")
-    path = cache_dir() / f"nbody-{split}-{seed}-{SPLITS[split]}-v2.pt"
-    data = _cached(path, lambda: generate(SPLITS[split], seed=split_seed(split, seed)), cache)
+    gen = torch.Generator().manual_seed(split_seed(split, seed))
+    data = _cached(f"nbody-{split}-{seed}", lambda: _frames(*initial_conditions(SPLITS[split], generator=gen),
+                                                            offset=0, stability=True), cache)
     return data if num is None else data.subset(num)
 
 
@@ -253,8 +307,11 @@ def authors_initial_conditions(split: str) -> tuple[Tensor, Tensor, Tensor]:
     Their simulator draws, per system and in this order, the charges (``np.random.choice`` of ``±1``
     with probability ½ each: one uniform number per particle), positions ``randn(3, 5)``, velocities
     ``randn(3, 5)`` rescaled to norm 0.5, and then two ``randn(49, 3, 5)`` arrays of observation noise
-    that it multiplies by zero. Replaying those draws with numpy's legacy generator, whose stream numpy
-    keeps fixed across releases, gives their initial conditions exactly.
+    that it multiplies by zero. numpy keeps its legacy stream fixed across releases, but ``randn``'s
+    values go through the C library's ``log``: the positions and velocities are replayed with a
+    correctly rounded one (:func:`symlib.portable.legacy_randn`), the same on every machine and equal
+    to numpy's own wherever the C library's ``log`` is correctly rounded; the discarded noise is
+    skipped without computing it (:func:`symlib.portable.legacy_skip`).
     """
     import numpy as np
 
@@ -266,10 +323,10 @@ def authors_initial_conditions(split: str) -> tuple[Tensor, Tensor, Tensor]:
         q, x, v = np.empty((num, n)), np.empty((num, n, 3)), np.empty((num, n, 3))
         for i in range(num):
             q[i] = np.where(rng.random_sample((n, 1)) < 0.5, -1.0, 1.0)[:, 0]
-            x[i] = rng.randn(3, n).T
-            vel = rng.randn(3, n)
-            v[i] = (vel * 0.5 / np.sqrt((vel ** 2).sum(axis=0))).T
-            rng.randn(saved, 3, n), rng.randn(saved, 3, n)
+            x[i] = portable.legacy_randn(rng, 3, n).T
+            vel = portable.legacy_randn(rng, 3, n)
+            v[i] = (vel * 0.5 / np.sqrt((vel * vel).sum(axis=0))).T
+            portable.legacy_skip(rng, 2 * saved * 3 * n)
         out[name] = (x, v, q)
         if name == split:
             break
@@ -290,9 +347,9 @@ def load_authors(split: str, *, cache: bool = True) -> NBody:
         raise ValueError(f"unknown split {split!r}: expected one of {list(SPLITS)}")
 
     def make() -> NBody:
-        return _frames(*(t[:size] for t in authors_initial_conditions(split)), offset=1)
+        return _frames(*(t[:size] for t in authors_initial_conditions(split)), offset=1, stability=True)
 
-    return _cached(cache_dir() / f"nbody-authors-{split}-{size}-v1.pt", make, cache)
+    return _cached(f"nbody-authors-{split}", make, cache)
 
 
 def as_graph(pos: Tensor, vel: Tensor, charges: Tensor) -> Any:
@@ -349,7 +406,7 @@ def symmetries(n: int = 5, *, samples: int = 8, seed: int = 0,
     elements = {
         "rotation": [(r, zero) for r in rotations],
         "reflection": [(-r, zero) for r in random_rotations(samples, gen)],
-        "translation": [(eye, t) for t in torch.randn(samples, 3, generator=gen, dtype=f64)],
+        "translation": [(eye, t) for t in portable.randn(samples, 3, generator=gen)],
     }
     e3 = Euclidean3d(reflections=True)
     out = e3.on_vectors() if output == "displacement" else e3

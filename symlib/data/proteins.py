@@ -4,6 +4,9 @@ Atoms are placed one after another by the *natural extension reference frame* (N
 new atom at a fixed bond length and bond angle from the previous two, rotated by a torsion angle
 about the last bond. Bond lengths and angles are the ideal values of protein backbones; the
 torsions φ, ψ are drawn around the α-helix and β-strand regions of the Ramachandran plot, ω = 180°.
+
+The same bits on every machine: normals, ``sin`` and ``cos`` from :mod:`symlib.portable`, norms and
+cross products written out in a fixed order (digests in :mod:`symlib.data.digests`).
 """
 
 from __future__ import annotations
@@ -11,23 +14,35 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
+
+from symlib import portable
 
 BONDS = {"N-CA": 1.458, "CA-C": 1.525, "C-N": 1.329}                  # Å
 ANGLES = {"N-CA-C": 111.2, "CA-C-N": 116.2, "C-N-CA": 121.7}           # degrees
 REGIONS = {"helix": (-57.0, -47.0), "strand": (-120.0, 130.0)}         # (φ, ψ), degrees
 
 
+def _cross(u: Tensor, v: Tensor) -> Tensor:
+    """``u × v`` over the last axis, each component a written-out ``a·b − c·d``."""
+    return torch.stack([u[..., 1] * v[..., 2] - u[..., 2] * v[..., 1],
+                        u[..., 2] * v[..., 0] - u[..., 0] * v[..., 2],
+                        u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]], dim=-1)
+
+
+def _unit(v: Tensor) -> Tensor:
+    return v / portable.norm3(v)[..., None]
+
+
 def _place(a: Tensor, b: Tensor, c: Tensor, bond: float, angle: float, torsion: Tensor) -> Tensor:
-    """The atom ``d`` with ``|cd| = bond``, angle ``bcd = angle`` (degrees), torsion ``abcd = torsion``."""
-    bc = F.normalize(c - b, dim=-1)
-    n = F.normalize(torch.cross(b - a, bc, dim=-1), dim=-1)
-    theta = math.radians(angle)
-    d = torch.stack([-bond * math.cos(theta) * torch.ones_like(torsion),
-                     bond * math.sin(theta) * torch.cos(torsion),
-                     bond * math.sin(theta) * torch.sin(torsion)], dim=-1)
-    return c + d[..., :1] * bc + d[..., 1:2] * torch.cross(n, bc, dim=-1) + d[..., 2:] * n
+    """The atom ``d`` with ``|cd| = bond``, angle ``bcd = angle`` (degrees), torsion ``abcd = torsion``
+    (radians, float64)."""
+    bc = _unit(c - b)
+    n = _unit(_cross(b - a, bc))
+    sin_theta, cos_theta = portable.sincos(torch.tensor(math.radians(angle), dtype=torsion.dtype))
+    sin_t, cos_t = portable.sincos(torsion)
+    d = (-bond * cos_theta, bond * sin_theta * cos_t, bond * sin_theta * sin_t)
+    return ((c + d[0] * bc) + d[1] * _cross(n, bc)) + d[2] * n
 
 
 def random_backbone(num_residues: int, *, generator: torch.Generator, helix_fraction: float = 0.5,
@@ -35,23 +50,22 @@ def random_backbone(num_residues: int, *, generator: torch.Generator, helix_frac
     """A backbone of ``num_residues`` residues: positions ``[L, 3, 3]`` of the atoms (N, Cα, C).
 
     Each residue is in a helix or strand conformation (probability ``helix_fraction``) with
-    Gaussian noise of ``noise_degrees`` on φ and ψ.
+    Gaussian noise of ``noise_degrees`` on φ and ψ. Built in float64, then cast to ``dtype``.
     """
     if num_residues < 1:
         raise ValueError(f"num_residues must be positive, got {num_residues}")
+    f64 = torch.float64
     helix = torch.rand(num_residues, generator=generator) < helix_fraction
-    centre = torch.tensor([REGIONS["helix"] if h else REGIONS["strand"] for h in helix.tolist()])
-    phi_psi = torch.deg2rad(centre + noise_degrees * torch.randn(num_residues, 2, generator=generator))
-    phi_psi = phi_psi.to(dtype)
-    omega = torch.tensor(math.pi, dtype=dtype)
-    atoms = [torch.tensor([0.0, 0.0, 0.0], dtype=dtype),
-             torch.tensor([BONDS["N-CA"], 0.0, 0.0], dtype=dtype)]
-    angle = math.radians(ANGLES["N-CA-C"])
-    ca_c = torch.tensor([-math.cos(angle), math.sin(angle), 0.0], dtype=dtype)
-    atoms.append(atoms[1] + BONDS["CA-C"] * ca_c)
+    centre = torch.tensor([REGIONS["helix"] if h else REGIONS["strand"] for h in helix.tolist()], dtype=f64)
+    noise = noise_degrees * portable.randn(num_residues, 2, generator=generator)
+    phi_psi = (centre + noise) * (math.pi / 180)
+    omega = torch.tensor(math.pi, dtype=f64)
+    atoms = [torch.tensor([0.0, 0.0, 0.0], dtype=f64), torch.tensor([BONDS["N-CA"], 0.0, 0.0], dtype=f64)]
+    sin, cos = portable.sincos(torch.tensor(math.radians(ANGLES["N-CA-C"]), dtype=f64))
+    atoms.append(atoms[1] + BONDS["CA-C"] * torch.stack([-cos, sin, torch.zeros((), dtype=f64)]))
     for i in range(1, num_residues):
         psi, phi = phi_psi[i - 1, 1], phi_psi[i, 0]
         atoms.append(_place(atoms[-3], atoms[-2], atoms[-1], BONDS["C-N"], ANGLES["CA-C-N"], psi))
         atoms.append(_place(atoms[-3], atoms[-2], atoms[-1], BONDS["N-CA"], ANGLES["C-N-CA"], omega))
         atoms.append(_place(atoms[-3], atoms[-2], atoms[-1], BONDS["CA-C"], ANGLES["N-CA-C"], phi))
-    return torch.stack(atoms).reshape(num_residues, 3, 3)
+    return torch.stack(atoms).reshape(num_residues, 3, 3).to(dtype)
