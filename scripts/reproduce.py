@@ -147,15 +147,18 @@ def nbody_run(model: str, seed: int, steps: int, checkpoints: str | None, compil
 
     train_set = load("train").dataset()
     held_out = {split: load(split).dataset().tensors for split in ("valid", "test")}
+    stable = load("test").stable
 
     def evaluate(net) -> dict[str, float]:
-        """Validation and test MSE, and the test MSE's standard error over the test systems (how much
-        another test set of the same size would move it, for a fixed model)."""
+        """Validation and test MSE, the test MSE's standard error over the test systems (how much
+        another test set of the same size would move it, for a fixed model), and the test MSE on the
+        stable test systems (those whose target any correct implementation reproduces)."""
         with torch.no_grad():
             errors = {split: (net(*t[:3]) - t[3]).square().flatten(1).mean(1)     # per system
                       for split, t in held_out.items()}
         return {"valid": float(errors["valid"].mean()), "test": float(errors["test"].mean()),
-                "test_se": float(errors["test"].std() / len(errors["test"]) ** 0.5)}
+                "test_se": float(errors["test"].std() / len(errors["test"]) ** 0.5),
+                "test_stable": float(errors["test"][stable].mean())}
 
     def adam(params):
         try:  # one fused kernel for all parameters (torch ≥ 2.4 on a CPU): the same update, faster
@@ -175,7 +178,8 @@ def nbody_run(model: str, seed: int, steps: int, checkpoints: str | None, compil
                        checkpoint=checkpoint, checkpoint_every=15_000)
     best = min(history.evals, key=lambda r: r["valid"])
     return {"model": model, "seed": seed, "test_mse": best["test"], "test_se": best["test_se"],
-            "best_epoch": best["step"] // NBODY_BATCHES_PER_EPOCH, "final_test_mse": history.final("test"),
+            "stable_test_mse": best["test_stable"], "best_epoch": best["step"] // NBODY_BATCHES_PER_EPOCH,
+            "final_test_mse": history.final("test"),
             "seconds": time.perf_counter() - start, "resumed_at_step": resumed}
 
 
@@ -213,19 +217,39 @@ def provenance(code: dict, wall: float, jobs: int) -> dict:
         names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                  if line.startswith("model name")]
         cpu = names[0] if names else cpu
+    libc, version = platform.libc_ver()
     return {**code, "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "wall_seconds": round(wall, 1), "jobs": jobs, "threads_per_run": 1, "device": "cpu", "cpu": cpu,
-            "cores": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
-            "numpy": np.__version__}
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "cores": os.cpu_count(),
+            "os": platform.platform(), "libc": f"{libc} {version}".strip() or "unknown",
+            "python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__}
+
+
+def data_digests(datasets: dict[str, object]) -> dict[str, str]:
+    """The digest of every dataset a run uses, by name, after checking each against the committed
+    table (:mod:`symlib.data.digests`): a result on data that another machine would not generate could
+    not be regenerated there, so the run refuses to start."""
+    from symlib.data.digests import DIGESTS, _tensors, digest
+
+    out = {}
+    for name, data in datasets.items():
+        out[name] = digest(*_tensors(data))
+        if out[name] != DIGESTS[name]:
+            raise SystemExit(f"the dataset {name!r} generated here differs from the book's (sha256 "
+                             f"{out[name][:16]}… instead of {DIGESTS[name][:16]}…): a result on it could "
+                             "not be regenerated on another machine. See tests/test_data_digests.py.")
+    return out
 
 
 def reproduce_mnist1d(seeds: list[int], jobs: int, steps: int | None, out: Path,
                       checkpoints: str | None) -> Path:
     """Every (model, signals) pair on every seed (``steps=None``: the paper's); write
     ``out/mnist1d.json``; return its path."""
+    from symlib.data import mnist1d
     from symlib.stats import estimate
 
     steps = steps or MNIST1D_SETTINGS["steps"]
+    digests = data_digests({"mnist1d": mnist1d.load()})
     tasks = [(m, s, seed, steps, checkpoints) for (m, s) in MNIST1D_PAPER for seed in seeds]
     code, start = source(), time.perf_counter()
     runs = run_all(mnist1d_run, tasks, jobs, "mnist1d")
@@ -243,7 +267,7 @@ def reproduce_mnist1d(seeds: list[int], jobs: int, steps: int | None, out: Path,
               "paper": "Greydanus (2020), Scaling down deep learning (the MNIST-1D baselines)",
               "metric": "test accuracy", "seeds": seeds,
               "settings": {**MNIST1D_SETTINGS, "steps": steps,
-                           "reproduction": steps == MNIST1D_SETTINGS["steps"]},
+                           "reproduction": steps == MNIST1D_SETTINGS["steps"], "data_digests": digests},
               "rows": rows, "provenance": provenance(code, wall, jobs)}
     out.mkdir(parents=True, exist_ok=True)
     path = out / "mnist1d.json"
@@ -274,7 +298,16 @@ def reproduce_nbody(seeds: list[int], jobs: int, steps: int | None, out: Path, c
     base = NBODY_SETTINGS if data == "symlib" else {
         **{k: v for k, v in NBODY_SETTINGS.items() if k != "data_seed"},
         "data": "the authors' initial conditions (numpy seed 43) and frames, this book's simulator"}
-    settings = {**base, "steps": file_steps, "compiled": compile, "reproduction": file_steps == paper_steps}
+    from symlib.data import nbody
+
+    if data == "symlib":
+        splits = {f"nbody-{s}-{NBODY_SETTINGS['data_seed']}": nbody.load(s) for s in nbody.SPLITS}
+    else:
+        splits = {f"nbody-authors-{s}": nbody.load_authors(s) for s in nbody.SPLITS}
+    test = list(splits.values())[-1]
+    settings = {**base, "steps": file_steps, "compiled": compile, "reproduction": file_steps == paper_steps,
+                "data_digests": data_digests(splits),
+                "stable_test_systems": f"{int(test.stable.sum())} of {len(test)}"}
     tasks = [(m, seed, run_steps, checkpoints, compile and m != "Linear", data)
              for m in models for seed in seeds]
     code, start = source(), time.perf_counter()
@@ -298,7 +331,7 @@ def reproduce_nbody(seeds: list[int], jobs: int, steps: int | None, out: Path, c
 
 
 #: The per-seed fields of an N-body row (``runs``: each seed's wall time and provenance).
-NBODY_PER_SEED = ("per_seed", "test_set_se", "best_epoch", "final_test_mse", "runs")
+NBODY_PER_SEED = ("per_seed", "test_set_se", "stable_test_mse", "best_epoch", "final_test_mse", "runs")
 
 
 def nbody_row(model: str, runs: list[dict], prov: dict, old: dict | None, short: dict | None = None) -> dict:
@@ -312,8 +345,8 @@ def nbody_row(model: str, runs: list[dict], prov: dict, old: dict | None, short:
     if old is not None and old.get("settings", {}) != row_settings:
         old = None
 
-    new = {"per_seed": "test_mse", "test_set_se": "test_se", "best_epoch": "best_epoch",
-           "final_test_mse": "final_test_mse"}
+    new = {"per_seed": "test_mse", "test_set_se": "test_se", "stable_test_mse": "stable_test_mse",
+           "best_epoch": "best_epoch", "final_test_mse": "final_test_mse"}
     fields = {key: {str(r["seed"]): r[field] for r in runs} for key, field in new.items()}
     fields["runs"] = {str(r["seed"]): {"seconds": round(r["seconds"], 1), "provenance": prov,
                                        **({"resumed_at_step": r["resumed_at_step"]} if r["resumed_at_step"]
@@ -324,8 +357,10 @@ def nbody_row(model: str, runs: list[dict], prov: dict, old: dict | None, short:
                                   key=lambda item: int(item[0])))
     values = list(fields["per_seed"].values())
     e = estimate(values) if len(values) >= MIN_SEEDS else None
+    stable = list(fields["stable_test_mse"].values())
     row = {"model": model, "paper": NBODY_PAPER[model],
-           "mean": e.mean if e else sum(values) / len(values), "se": e.se if e else None, **fields}
+           "mean": e.mean if e else sum(values) / len(values), "se": e.se if e else None,
+           "stable_mean": sum(stable) / len(stable), **fields}
     if row_settings:
         row["settings"] = row_settings
     return row
