@@ -481,7 +481,7 @@ class Euclidean3d(Action):
         q = random_rotations(1, generator)[0]
         if self.reflections and _randint(2, generator):
             q = -q
-        t = portable.randn(3, generator=generator) if self.translations \
+        t = portable.randn(3, generator=generator, dtype=torch.float64) if self.translations \
             else torch.zeros(3, dtype=torch.float64)
         return (q, t)
 

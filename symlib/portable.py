@@ -126,16 +126,19 @@ def _size(size: tuple) -> tuple[int, ...]:
 
 
 def randn(*size: int | tuple[int, ...], generator: torch.Generator | None = None,
-          dtype: torch.dtype = torch.float64, device: torch.device | str | None = None) -> Tensor:
-    """Standard normal draws of shape ``size``, the same bits on every machine (cf. ``torch.randn``).
+          dtype: torch.dtype | None = None, device: torch.device | str | None = None) -> Tensor:
+    """Standard normal draws of shape ``size``, the same bits on every machine: a drop-in for
+    ``torch.randn`` (``dtype=None``: torch's default dtype).
 
     Marsaglia's polar method: pairs ``(u, v)`` uniform on ``(−1, 1)²`` (from ``torch.rand`` in float64
     on ``generator``, a CPU generator; torch's global one if ``None``), kept when
     ``0 < s = u² + v² < 1``; each kept pair gives ``u·f`` and ``v·f`` with ``f = √(−2 log s / s)``.
-    Computed in float64 on the CPU, then cast to ``dtype`` (correctly rounded) and moved to ``device``.
+    Computed in float64 on the CPU, then cast to ``dtype`` (correctly rounded) and moved to ``device``:
+    a float32 draw is the float64 draw rounded, not a draw of its own.
     The draws fill the output in row-major order.
     """
     shape = _size(size)
+    dtype = torch.get_default_dtype() if dtype is None else dtype
     if not dtype.is_floating_point:
         raise TypeError(f"randn draws floating-point numbers, got dtype {dtype}")
     count = math.prod(shape)
@@ -183,7 +186,7 @@ def rotations(num: int, generator: torch.Generator | None = None) -> Tensor:
     """
     if not isinstance(num, int) or num < 0:
         raise ValueError(f"num must be a non-negative int, got {num!r}")
-    q = randn(num, 4, generator=generator)
+    q = randn(num, 4, generator=generator, dtype=F64)
     length = ((q[:, 0] * q[:, 0] + q[:, 1] * q[:, 1]) + (q[:, 2] * q[:, 2] + q[:, 3] * q[:, 3])).sqrt()
     w, x, y, z = (q / length[:, None]).unbind(1)
     xx, yy, zz = x * x, y * y, z * z

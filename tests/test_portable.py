@@ -55,7 +55,7 @@ def test_sincos_is_accurate_and_refuses_angles_beyond_exact_reduction() -> None:
 
 
 def test_randn_is_standard_normal_on_a_million_draws() -> None:
-    z = portable.randn(1_000_000, generator=torch.Generator().manual_seed(0))
+    z = portable.randn(1_000_000, generator=torch.Generator().manual_seed(0), dtype=F64)
     n = len(z)
     moments = [float(z.mean()), float(z.var()), float(z.pow(3).mean()), float(z.pow(4).mean())]
     # standard errors of the sample moments of N(0, 1): √(1/n), √(2/n), √(15/n), √(96/n)
@@ -67,13 +67,13 @@ def test_randn_is_standard_normal_on_a_million_draws() -> None:
 
 def test_randn_shapes_dtypes_and_streams() -> None:
     g = torch.Generator().manual_seed(3)
-    a = portable.randn(4, 5, generator=g)
+    a = portable.randn(4, 5, generator=g, dtype=F64)
     assert a.shape == (4, 5) and a.dtype == F64
-    assert portable.randn((4, 5), generator=torch.Generator().manual_seed(3)).equal(a)
-    assert not portable.randn(4, 5, generator=g).equal(a)                         # the stream moved on
+    assert portable.randn((4, 5), generator=torch.Generator().manual_seed(3), dtype=F64).equal(a)
+    assert not portable.randn(4, 5, generator=g, dtype=F64).equal(a)          # the stream moved on
     b = portable.randn(7, generator=torch.Generator().manual_seed(3), dtype=torch.float32)
     assert b.dtype == torch.float32 and b.equal(a.flatten()[:7].float())         # cast, correctly rounded
-    assert portable.randn(0, 3).shape == (0, 3)
+    assert portable.randn(0, 3).shape == (0, 3) and portable.randn(2).dtype == torch.get_default_dtype()
     with pytest.raises(TypeError, match="floating-point"):
         portable.randn(3, dtype=torch.int64)
     with pytest.raises(ValueError, match="non-negative ints"):
@@ -96,7 +96,7 @@ def test_rotations_are_rotations_and_haar_distributed() -> None:
 
 def test_rotate_is_the_matrix_product_up_to_rounding() -> None:
     g = torch.Generator().manual_seed(4)
-    x, r = portable.randn(10, 7, 3, generator=g), portable.rotations(10, g)
+    x, r = portable.randn(10, 7, 3, generator=g, dtype=F64), portable.rotations(10, g)
     assert torch.allclose(portable.rotate(x, r[:, None]), x @ r.mT, atol=1e-14, rtol=0)
     assert torch.allclose(portable.norm3(x), x.norm(dim=-1), atol=1e-14, rtol=0)
     with pytest.raises(ValueError, match=r"\[\.\.\., 3\]"):
@@ -107,13 +107,13 @@ def test_the_same_bits_with_torch_portable_kernels() -> None:
     """Every sampler and function, computed here with this CPU's kernels and in a subprocess with
     ``ATEN_CPU_CAPABILITY=default`` (torch's scalar kernels), gives the same digest."""
     code = ("import torch; from symlib import portable as p; from symlib.data.digests import digest;"
-            "g = torch.Generator().manual_seed(5); z = p.randn(10_000, generator=g);"
+            "g = torch.Generator().manual_seed(5); z = p.randn(10_000, generator=g, dtype=torch.float64);"
             "print(digest(z, p.rotations(500, g), p.log(z.abs() + 1e-3), *p.sincos(z * 30)))")
     here = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     portable_kernels = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                       check=True, env={**os.environ, "ATEN_CPU_CAPABILITY": "default"}).stdout
     g = torch.Generator().manual_seed(5)
-    z = portable.randn(10_000, generator=g)
+    z = portable.randn(10_000, generator=g, dtype=F64)
     mine = digest(z, portable.rotations(500, g), portable.log(z.abs() + 1e-3), *portable.sincos(z * 30))
     assert here.strip() == portable_kernels.strip() == mine
 

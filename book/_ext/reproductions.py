@@ -74,9 +74,20 @@ def _runs(row: dict[str, Any]) -> dict[str, list[str]]:
 def _provenance(p: dict[str, Any]) -> str:
     dirty = " (uncommitted changes)" if p["dirty"] else ""
     runs = "one run at a time" if p["jobs"] == 1 else f"{p['jobs']} runs side by side"
+    machine = (f"; {p['libc']}, torch's {p['cpu_capability']} kernels, {p['os']}"
+               if "libc" in p else "")
     return (f"commit `{p['commit'][:10]}`{dirty}, {p['date']}, {p['wall_seconds']:,} s wall with {runs} "
             f"on {p['cpu']} ({p['cores']} cores, {p['threads_per_run']} thread per run), "
-            f"torch {p['torch']}, numpy {p['numpy']}, Python {p['python']}.")
+            f"torch {p['torch']}, numpy {p['numpy']}, Python {p['python']}{machine}.")
+
+
+def _digests(settings: dict[str, Any]) -> list[str]:
+    """The data the runs used, by fingerprint (``symlib.data.digests``: the same on every machine)."""
+    digests = settings.get("data_digests")
+    if not digests:
+        return []
+    return ["Data, by SHA-256 (the digests `tests/test_data_digests.py` checks on every machine): "
+            + ", ".join(f"{name} `{d[:12]}`" for name, d in digests.items()) + "."]
 
 
 def table_lines(result: dict[str, Any]) -> list[str]:
@@ -84,10 +95,12 @@ def table_lines(result: dict[str, Any]) -> list[str]:
     provenance (the file's, or each N-body run's: seeds run at different times)."""
     fmt = result.get("format", ".1%")
     test_sets = any("test_set_se" in row for row in result["rows"].values())
+    stable = any("stable_mean" in row for row in result["rows"].values())
+    stable_head = f"stable test systems ({result['settings']['stable_test_systems']}) | " if stable else ""
     lines = [f"*{result['paper']}: {result['metric']}.*", "",
              "| row | paper | this book (mean ± SE over seeds) | seeds | "
-             + ("SE over test systems | " if test_sets else "") + "difference, in SEs |",
-             "|:--|--:|--:|--:|" + ("--:|" if test_sets else "") + "--:|"]
+             + ("SE over test systems | " if test_sets else "") + stable_head + "difference, in SEs |",
+             "|:--|--:|--:|--:|" + ("--:|" if test_sets else "") + ("--:|" if stable else "") + "--:|"]
     verdicts = []
     for label, row in result["rows"].items():
         cell, verdict = _difference(label, row, fmt)
@@ -98,16 +111,18 @@ def table_lines(result: dict[str, Any]) -> list[str]:
                         "among those: a diagnostic, not a reproduction of the row.")
         se = "(no SE)" if row["se"] is None else f"± {row['se']:{fmt}}"
         test = "" if not test_sets else f"{_test_set_se(row):{fmt}} | " if "test_set_se" in row else "— | "
+        on_stable = "" if not stable else f"{row['stable_mean']:{fmt}} | " if "stable_mean" in row else "— | "
         lines.append(f"| {label} | {row['paper']:{fmt}} | {row['mean']:{fmt}} {se} | "
-                     f"{len(row['per_seed'])} | {test}{cell} |")
+                     f"{len(row['per_seed'])} | {test}{on_stable}{cell} |")
         verdicts.append(verdict)
     lines += [""] + verdicts
     selection = [_selection(label, row, fmt) for label, row in result["rows"].items() if "best_epoch" in row]
     if selection:
         lines += ["", "Model selection, by row: the epoch of the lowest validation error (whose test error "
                   "the table reports) and the test error after the last epoch. " + "; ".join(selection) + "."]
-    settings = ", ".join(f"{k} {v}" for k, v in result["settings"].items() if k != "reproduction")
-    lines += ["", f"Settings: {settings}."]
+    settings = ", ".join(f"{k} {v}" for k, v in result["settings"].items()
+                         if k not in ("reproduction", "data_digests"))
+    lines += ["", f"Settings: {settings}."] + _digests(result["settings"])
     lines += [f"{label} differs: " + ", ".join(f"{k} {v}" for k, v in row["settings"].items()) + "."
               for label, row in result["rows"].items() if row.get("settings")]
     lines += [""]
@@ -126,6 +141,28 @@ def table_lines(result: dict[str, Any]) -> list[str]:
         for key, labels in groups.items():
             lines += [f"Provenance of {', '.join(labels)}: {_provenance(json.loads(key))}", ""]
     return lines
+
+
+def replay_lines(result: dict[str, Any]) -> list[str]:
+    """MyST Markdown for ``nbody-replay.json`` (``scripts/replay_check.py``): per split, how far the
+    portable replay of the authors' systems is from numpy's own draws here, and the trained models'
+    test MSE on both test splits."""
+    lines = [f"*{result['what']}.*", "",
+             "| split | systems | initial values differing | systems differing at the start | "
+             "targets moved > 1e-6 | targets moved > 1e-3 | mean squared target difference | "
+             "unstable systems |", "|:--|--:|--:|--:|--:|--:|--:|--:|"]
+    for split, r in result["splits"].items():
+        lines.append(f"| {split} | {r['systems']:,} | {r['initial_values_differing']} | "
+                     f"{r['systems_with_differing_initial_state']} | {r['targets_moved_over_1e-6']} | "
+                     f"{r['targets_moved_over_1e-3']} | {r['mean_squared_target_difference']:.2e} | "
+                     f"{r['unstable_systems']} |")
+    if result["models"]:
+        lines += ["", "| model (after its last step) | test MSE, this book's replay | "
+                  "test MSE, numpy's draws here | difference |", "|:--|--:|--:|--:|"]
+        for label, m in result["models"].items():
+            a, b = m["test_mse_portable_replay"], m["test_mse_numpy_replay"]
+            lines.append(f"| {label} | {a:.5f} | {b:.5f} | {a - b:+.1e} |")
+    return lines + ["", f"Provenance: {_provenance(result['provenance'])}", ""]
 
 
 class Reproductions(SphinxDirective):
@@ -149,6 +186,8 @@ class Reproductions(SphinxDirective):
             result = json.loads(path.read_text())
             if "rows" in result:
                 lines += [f"**{result['experiment']}** (`results/{path.name}`)", ""] + table_lines(result)
+            elif result.get("experiment") == "nbody-replay":
+                lines += [f"**{result['experiment']}** (`results/{path.name}`)", ""] + replay_lines(result)
         if not lines:
             lines = ["No reproduction has been recorded yet: run `make reproduce`."]
         self.state.nested_parse(StringList(lines, source=str(RESULTS)), self.content_offset, container)

@@ -193,7 +193,7 @@ def ring_molecules(num: int, *, sizes: tuple[int, ...] = (5, 6, 7, 8), max_heter
     size_idx = torch.randint(len(sizes), (num,), generator=gen)
     hetero = torch.randint(max_hetero + 1, (num,), generator=gen)
     choice = torch.rand(num, generator=gen, dtype=torch.float64)
-    rot, shift = random_rotations(num, gen), portable.randn(num, 3, generator=gen)
+    rot, shift = random_rotations(num, gen), portable.randn(num, 3, generator=gen, dtype=torch.float64)
     order_keys = torch.rand(num, MAX_ATOMS, generator=gen)
     field = torch.tensor(FIELD, dtype=torch.float64)
 

@@ -133,8 +133,8 @@ def simulate(pos: Tensor, vel: Tensor, charges: Tensor, steps: int, *,
 def initial_conditions(num: int, n: int = 5, *, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
     """Positions ``~ N(0, 1)``, velocities of norm 0.5 in random directions, charges ``±1`` (float64;
     normals from :func:`symlib.portable.randn`: the same bits on every machine)."""
-    pos = portable.randn(num, n, 3, generator=generator)
-    vel = portable.randn(num, n, 3, generator=generator)
+    pos = portable.randn(num, n, 3, generator=generator, dtype=torch.float64)
+    vel = portable.randn(num, n, 3, generator=generator, dtype=torch.float64)
     vel = 0.5 * vel / portable.norm3(vel)[..., None]
     charges = torch.randint(0, 2, (num, n), generator=generator).to(torch.float64) * 2 - 1
     return pos, vel, charges
@@ -300,7 +300,7 @@ AUTHORS_SEED = 43
 AUTHORS_SYSTEMS = {"train": 10_000, "valid": 2_000, "test": 2_000}
 
 
-def authors_initial_conditions(split: str) -> tuple[Tensor, Tensor, Tensor]:
+def authors_initial_conditions(split: str, *, replay: str = "portable") -> tuple[Tensor, Tensor, Tensor]:
     """The initial ``pos, vel [S, 5, 3]`` and ``charges [S, 5]`` (float64) of the authors' ``split``,
     every system of it, drawn from the same random stream as theirs.
 
@@ -311,20 +311,25 @@ def authors_initial_conditions(split: str) -> tuple[Tensor, Tensor, Tensor]:
     values go through the C library's ``log``: the positions and velocities are replayed with a
     correctly rounded one (:func:`symlib.portable.legacy_randn`), the same on every machine and equal
     to numpy's own wherever the C library's ``log`` is correctly rounded; the discarded noise is
-    skipped without computing it (:func:`symlib.portable.legacy_skip`).
+    skipped without computing it (:func:`symlib.portable.legacy_skip`). ``replay="numpy"`` draws with
+    numpy's own ``randn`` instead, through this machine's C library: for measuring the difference only
+    (``scripts/replay_check.py``).
     """
     import numpy as np
 
     if split not in AUTHORS_SYSTEMS:
         raise ValueError(f"unknown split {split!r}: expected one of {list(AUTHORS_SYSTEMS)}")
+    if replay not in ("portable", "numpy"):
+        raise ValueError(f"replay must be 'portable' or 'numpy', got {replay!r}")
+    normals = portable.legacy_randn if replay == "portable" else (lambda rng, *size: rng.randn(*size))
     rng, n, saved = np.random.RandomState(AUTHORS_SEED), 5, 49
     out: dict[str, tuple[Any, Any, Any]] = {}
     for name, num in AUTHORS_SYSTEMS.items():
         q, x, v = np.empty((num, n)), np.empty((num, n, 3)), np.empty((num, n, 3))
         for i in range(num):
             q[i] = np.where(rng.random_sample((n, 1)) < 0.5, -1.0, 1.0)[:, 0]
-            x[i] = portable.legacy_randn(rng, 3, n).T
-            vel = portable.legacy_randn(rng, 3, n)
+            x[i] = normals(rng, 3, n).T
+            vel = normals(rng, 3, n)
             v[i] = (vel * 0.5 / np.sqrt((vel * vel).sum(axis=0))).T
             portable.legacy_skip(rng, 2 * saved * 3 * n)
         out[name] = (x, v, q)
@@ -406,7 +411,7 @@ def symmetries(n: int = 5, *, samples: int = 8, seed: int = 0,
     elements = {
         "rotation": [(r, zero) for r in rotations],
         "reflection": [(-r, zero) for r in random_rotations(samples, gen)],
-        "translation": [(eye, t) for t in portable.randn(samples, 3, generator=gen)],
+        "translation": [(eye, t) for t in portable.randn(samples, 3, generator=gen, dtype=f64)],
     }
     e3 = Euclidean3d(reflections=True)
     out = e3.on_vectors() if output == "displacement" else e3

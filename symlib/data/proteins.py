@@ -57,7 +57,7 @@ def random_backbone(num_residues: int, *, generator: torch.Generator, helix_frac
     f64 = torch.float64
     helix = torch.rand(num_residues, generator=generator) < helix_fraction
     centre = torch.tensor([REGIONS["helix"] if h else REGIONS["strand"] for h in helix.tolist()], dtype=f64)
-    noise = noise_degrees * portable.randn(num_residues, 2, generator=generator)
+    noise = noise_degrees * portable.randn(num_residues, 2, generator=generator, dtype=f64)
     phi_psi = (centre + noise) * (math.pi / 180)
     omega = torch.tensor(math.pi, dtype=f64)
     atoms = [torch.tensor([0.0, 0.0, 0.0], dtype=f64), torch.tensor([BONDS["N-CA"], 0.0, 0.0], dtype=f64)]

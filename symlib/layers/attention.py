@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from symlib import portable
+
 
 class SelfAttention(nn.Module):
     """Multi-head self-attention, numerically equal to ``nn.MultiheadAttention(dim, heads,
@@ -98,7 +100,7 @@ class PositionalEncoding(nn.Module):
         if kind == "sinusoidal":
             self.register_buffer("table", sinusoidal_encoding(max_len, dim))
         else:
-            self.table = nn.Parameter(0.02 * torch.randn(max_len, dim))
+            self.table = nn.Parameter(0.02 * portable.randn(max_len, dim))
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 3 or x.shape[1] > self.max_len or x.shape[-1] != self.table.shape[-1]:

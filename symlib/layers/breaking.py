@@ -33,6 +33,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from symlib import portable
 from symlib.atom_scores import top_atoms
 from symlib.geometry import complete_graph
 from symlib.layers import mlp
@@ -96,7 +97,7 @@ class AtomScorer(nn.Module):
                                  f"got {tuple(noise.shape)}")
             pos = pos + noise
         elif self.noise > 0:
-            pos = pos + self.noise * torch.randn_like(pos)
+            pos = pos + self.noise * portable.randn(pos.shape, dtype=pos.dtype, device=pos.device)
         b, n, _ = pos.shape
         h = self.embed(types)                                         # [B, N, hidden]
         if self.field_embed is not None:

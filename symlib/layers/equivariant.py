@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from symlib import portable
 from symlib.groups import Action
 from symlib.reps import Rep
 from symlib.solve import solve
@@ -44,7 +45,7 @@ class EquivariantLinear(nn.Module):
         k = basis.shape[0]
         # Frobenius-orthonormal basis: c ~ N(0, d_out / k) gives E‖W‖² = d_out, i.e. entries of
         # variance 1/d_in, the usual fan-in scaling.
-        self.weight = nn.Parameter(torch.randn(k, dtype=dtype) * (self.d_out / max(k, 1)) ** 0.5)
+        self.weight = nn.Parameter(portable.randn(k, dtype=dtype) * (self.d_out / max(k, 1)) ** 0.5)
         if bias:
             bias_basis = solve(rep_out.trivial(), rep_out)[:, :, 0]   # [k_b, d_out]
             self.register_buffer("bias_basis", bias_basis.to(dtype))
