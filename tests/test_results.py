@@ -207,9 +207,13 @@ def test_nbody_on_the_authors_data_with_fewer_epochs_is_labelled_and_not_joined(
 
     for split, size in {"train": 200, "valid": 20, "test": 20}.items():
         monkeypatch.setitem(nbody.SPLITS, split, size)   # tiny splits keep the test fast
+    monkeypatch.setenv("SYMLIB_CACHE", str(tmp_path / "cache"))
     script = _load(ROOT / "scripts" / "reproduce.py", "reproduce_script")
     args = {"jobs": 1, "steps": None, "out": tmp_path, "checkpoints": None, "compile": False,
             "models": ["EGNN"], "data": "authors"}
+    with pytest.raises(SystemExit, match="nbody-authors-train' generated here differs from the book's"):
+        script.reproduce_nbody([0], epochs=1, **args)                  # tiny splits are not the book's data
+    monkeypatch.setattr(script, "data_digests", lambda datasets: {name: "tiny" for name in datasets})
     path = script.reproduce_nbody([0, 1, 2], epochs=1, **args)
     assert path.name == "nbody-authors.json"
     result = json.loads(path.read_text())

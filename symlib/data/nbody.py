@@ -300,9 +300,10 @@ AUTHORS_SEED = 43
 AUTHORS_SYSTEMS = {"train": 10_000, "valid": 2_000, "test": 2_000}
 
 
-def authors_initial_conditions(split: str, *, replay: str = "portable") -> tuple[Tensor, Tensor, Tensor]:
-    """The initial ``pos, vel [S, 5, 3]`` and ``charges [S, 5]`` (float64) of the authors' ``split``,
-    every system of it, drawn from the same random stream as theirs.
+def authors_initial_conditions(split: str, num: int | None = None, *,
+                               replay: str = "portable") -> tuple[Tensor, Tensor, Tensor]:
+    """The initial ``pos, vel [S, 5, 3]`` and ``charges [S, 5]`` (float64) of the first ``num`` systems
+    of the authors' ``split`` (``None``: all of it), drawn from the same random stream as theirs.
 
     Their simulator draws, per system and in this order, the charges (``np.random.choice`` of ``±1``
     with probability ½ each: one uniform number per particle), positions ``randn(3, 5)``, velocities
@@ -322,20 +323,23 @@ def authors_initial_conditions(split: str, *, replay: str = "portable") -> tuple
     if replay not in ("portable", "numpy"):
         raise ValueError(f"replay must be 'portable' or 'numpy', got {replay!r}")
     normals = portable.legacy_randn if replay == "portable" else (lambda rng, *size: rng.randn(*size))
+    total = AUTHORS_SYSTEMS[split]
+    num = total if num is None else num
+    if not 0 < num <= total:
+        raise ValueError(f"num must be in 1..{total} for the authors' {split!r} split, got {num}")
     rng, n, saved = np.random.RandomState(AUTHORS_SEED), 5, 49
-    out: dict[str, tuple[Any, Any, Any]] = {}
-    for name, num in AUTHORS_SYSTEMS.items():
-        q, x, v = np.empty((num, n)), np.empty((num, n, 3)), np.empty((num, n, 3))
-        for i in range(num):
-            q[i] = np.where(rng.random_sample((n, 1)) < 0.5, -1.0, 1.0)[:, 0]
-            x[i] = normals(rng, 3, n).T
-            vel = normals(rng, 3, n)
-            v[i] = (vel * 0.5 / np.sqrt((vel * vel).sum(axis=0))).T
-            portable.legacy_skip(rng, 2 * saved * 3 * n)
-        out[name] = (x, v, q)
-        if name == split:
-            break
-    return tuple(torch.from_numpy(a) for a in out[split])  # type: ignore[return-value]
+    for name in list(AUTHORS_SYSTEMS)[:list(AUTHORS_SYSTEMS).index(split)]:
+        for _ in range(AUTHORS_SYSTEMS[name]):                # the splits drawn before: only their stream
+            rng.random_sample(n)
+            portable.legacy_skip(rng, 2 * 3 * n + 2 * saved * 3 * n)
+    q, x, v = np.empty((num, n)), np.empty((num, n, 3)), np.empty((num, n, 3))
+    for i in range(num):
+        q[i] = np.where(rng.random_sample((n, 1)) < 0.5, -1.0, 1.0)[:, 0]
+        x[i] = normals(rng, 3, n).T
+        vel = normals(rng, 3, n)
+        v[i] = (vel * 0.5 / np.sqrt((vel * vel).sum(axis=0))).T
+        portable.legacy_skip(rng, 2 * saved * 3 * n)
+    return torch.from_numpy(x), torch.from_numpy(v), torch.from_numpy(q)
 
 
 def load_authors(split: str, *, cache: bool = True) -> NBody:
@@ -352,7 +356,7 @@ def load_authors(split: str, *, cache: bool = True) -> NBody:
         raise ValueError(f"unknown split {split!r}: expected one of {list(SPLITS)}")
 
     def make() -> NBody:
-        return _frames(*(t[:size] for t in authors_initial_conditions(split)), offset=1, stability=True)
+        return _frames(*authors_initial_conditions(split, size), offset=1, stability=True)
 
     return _cached(f"nbody-authors-{split}", make, cache)
 
