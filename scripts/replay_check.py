@@ -35,8 +35,8 @@ def main() -> None:
     code, start = reproduce.source(), time.perf_counter()
     splits, tests = {}, {}
     for split, size in nbody.SPLITS.items():
-        ours, numpy_ = (nbody.authors_initial_conditions(split, size, replay=r)
-                        for r in ("portable", "numpy"))
+        ours = nbody.authors_initial_conditions(split, size)
+        numpy_ = nbody.authors_initial_conditions(split, size, normals=lambda rng, *shape: rng.randn(*shape))
         differ = [a != b for a, b in zip(ours, numpy_)]
         a = nbody._frames(*ours, offset=1, stability=True)
         b = nbody._frames(*numpy_, offset=1)

@@ -5,6 +5,10 @@ a multiple of 90° or mirroring it only moves pixels, so the transformed digits 
 interpolation: a rotation-equivariant model must treat them exactly alike.
 
 Shapes: images ``[N, 1, 8, 8]`` float32 in ``[0, 1]``, labels ``[N]`` int64.
+
+The same bits on every machine: the pixels are scikit-learn's integers divided by 16 (exact), and
+every random choice (order, split, group elements) is an integer draw from torch's Mersenne Twister
+(``randperm``, ``randint``); digests in :mod:`symlib.data.digests`.
 """
 
 from __future__ import annotations

@@ -10,6 +10,10 @@
 
 Graphs are torch_geometric ``Data`` objects; ``edge_index [2, E]`` lists each undirected edge in
 both directions, sorted, without self-loops. Nothing is downloaded.
+
+The same bits on every machine: sizes, sources and edges are integer draws and comparisons of
+torch's exact uniform numbers with a probability; hop distances are integer arithmetic. Digests in
+:mod:`symlib.data.digests`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,10 @@
-"""Natural images for demonstrations, from the photographs bundled with scikit-learn (offline)."""
+"""Natural images for demonstrations, from the photographs bundled with scikit-learn (offline).
+
+Not random, but decoded and resized: the JPEG is decoded by Pillow's libjpeg and averaged over
+areas by torch, both deterministic for given library versions; the digest in
+:mod:`symlib.data.digests` checks the result on every machine that runs the tests (the same under
+torch's portable and vectorised kernels here).
+"""
 
 from __future__ import annotations
 

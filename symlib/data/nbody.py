@@ -301,7 +301,8 @@ AUTHORS_SYSTEMS = {"train": 10_000, "valid": 2_000, "test": 2_000}
 
 
 def authors_initial_conditions(split: str, num: int | None = None, *,
-                               replay: str = "portable") -> tuple[Tensor, Tensor, Tensor]:
+                               normals: Callable[..., Any] = portable.legacy_randn
+                               ) -> tuple[Tensor, Tensor, Tensor]:
     """The initial ``pos, vel [S, 5, 3]`` and ``charges [S, 5]`` (float64) of the first ``num`` systems
     of the authors' ``split`` (``None``: all of it), drawn from the same random stream as theirs.
 
@@ -312,17 +313,14 @@ def authors_initial_conditions(split: str, num: int | None = None, *,
     values go through the C library's ``log``: the positions and velocities are replayed with a
     correctly rounded one (:func:`symlib.portable.legacy_randn`), the same on every machine and equal
     to numpy's own wherever the C library's ``log`` is correctly rounded; the discarded noise is
-    skipped without computing it (:func:`symlib.portable.legacy_skip`). ``replay="numpy"`` draws with
-    numpy's own ``randn`` instead, through this machine's C library: for measuring the difference only
-    (``scripts/replay_check.py``).
+    skipped without computing it (:func:`symlib.portable.legacy_skip`). ``normals(rng, *size)`` draws
+    the normals: ``scripts/replay_check.py`` passes numpy's own ``randn``, through this machine's C
+    library, to measure the difference.
     """
     import numpy as np
 
     if split not in AUTHORS_SYSTEMS:
         raise ValueError(f"unknown split {split!r}: expected one of {list(AUTHORS_SYSTEMS)}")
-    if replay not in ("portable", "numpy"):
-        raise ValueError(f"replay must be 'portable' or 'numpy', got {replay!r}")
-    normals = portable.legacy_randn if replay == "portable" else (lambda rng, *size: rng.randn(*size))
     total = AUTHORS_SYSTEMS[split]
     num = total if num is None else num
     if not 0 < num <= total:

@@ -19,6 +19,9 @@ side: on the test side the cap is then exact, ``(n_same + n_pairs) / |S|``, wher
 
 Tokens: nouns are ``0 … n_nouns − 1``, verbs follow; a label is the agent's noun index. Nothing is
 downloaded.
+
+The same bits on every machine: the sentences are enumerated, and the split is a ``randperm`` of
+torch's Mersenne Twister (integers only).
 """
 
 from __future__ import annotations

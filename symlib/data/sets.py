@@ -9,6 +9,10 @@ A set is a torch_geometric ``Data`` with ``x [n, 64]`` (pixels scaled to ``[0, 1
 (the sum, float32) and ``digits [n]`` (the digit of each image, int64). A list of them is what
 :func:`symlib.train.fit` batches with ``Batch.from_data_list``; :func:`flatten` gives the flat
 convention of :mod:`symlib.layers.sets` (``x [N, 64]``, ``batch [N]``, ``y [B]``) directly.
+
+The same bits on every machine: the images are :mod:`symlib.data.digits`' and every choice is an
+integer draw from torch's Mersenne Twister; sums of digits are exact. Digests in
+:mod:`symlib.data.digests`.
 """
 
 from __future__ import annotations

@@ -11,6 +11,10 @@ flip-invariant model the best possible prediction is the even part ``(E(s) + E(-
 error it cannot remove is the odd part, ``h Σ_i s_i`` (:func:`odd_part`).
 
 Shapes: configurations ``[N, L]`` float32 with values ±1; energies ``[N]``.
+
+The same bits on every machine: spins are integer draws from torch's Mersenne Twister, and the
+energies sums of ±1 products (exact in float32) times the couplings. Digests in
+:mod:`symlib.data.digests`.
 """
 
 from __future__ import annotations
