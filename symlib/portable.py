@@ -25,7 +25,8 @@ operations:
 numpy's legacy stream (``RandomState.randn``, which published datasets were drawn from) can only be
 replayed through *some* ``log``: :func:`legacy_randn` replays it with a correctly rounded one
 (``decimal``), so the replay is the same on every machine, and equal to numpy's own draws wherever the
-C library's ``log`` is correctly rounded.
+C library's ``log`` is correctly rounded; :func:`correctly_rounded` gives ``log`` and ``exp`` of
+single numbers that way.
 
 Every dataset built from these is pinned by a SHA-256 digest in :mod:`symlib.data.digests`, checked by
 the tests on every machine that runs them.
@@ -40,7 +41,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["legacy_randn", "legacy_skip", "log", "norm3", "randn", "rotate", "rotations", "sincos"]
+__all__ = ["correctly_rounded", "legacy_randn", "legacy_skip", "log", "norm3", "randn", "rotate", "rotations",
+           "sincos"]
 
 F64 = torch.float64
 # log(2) in two parts: LN2_HI has 32 significant bits, so e·LN2_HI is exact for |e| < 2²⁰.
@@ -197,23 +199,54 @@ def rotations(num: int, generator: torch.Generator | None = None) -> Tensor:
     return torch.stack([torch.stack(row, dim=-1) for row in rows], dim=-2)
 
 
-def _log_correctly_rounded(x: float) -> float:
-    """``log x`` rounded to the nearest double, for a positive finite double ``x``.
+def correctly_rounded(function: str, x: float) -> float:
+    """``log x`` (``function="ln"``) or ``exp x`` (``"exp"``) rounded to the nearest double, for a
+    finite double ``x`` (positive for ``ln``): the same on every machine, where the C library's are not.
 
-    ``decimal`` computes the logarithm correctly rounded to 40 significant digits, so the true value
-    lies within 10⁻³⁹ (relative) of it; rounding is monotone, so if both ends of that interval round
-    to the same double, that double is the correctly rounded logarithm. Otherwise (the true value is
-    within 10⁻³⁹ of a midpoint between two doubles: about one input in 10²³) this raises.
+    ``decimal`` computes the function correctly rounded to 20 significant digits, so the true value
+    lies within 10⁻¹⁹ (relative) of it; rounding is monotone, so if both ends of that interval round
+    to the same double, that double is the correctly rounded value. Otherwise (the true value is near
+    a midpoint between two doubles, about one input in a thousand) the same is done with 40 digits,
+    and if even that cannot decide (one input in about 10²³) this raises.
     """
-    with localcontext() as ctx:
-        ctx.prec = 40
-        d = Decimal(x).ln()
-        ctx.prec = 100                                        # exact: 40 digits times 41 digits
-        margin = abs(d) * Decimal("1e-39")
-        low, high = float(d - margin), float(d + margin)
-    if low != high:
-        raise ArithmeticError(f"log({x!r}) lies too close to a rounding midpoint to round from 40 digits")
-    return low
+    if function not in ("ln", "exp"):
+        raise ValueError(f"function must be 'ln' or 'exp', got {function!r}")
+    for digits in (20, 40):
+        with localcontext() as ctx:
+            ctx.prec = digits
+            d = getattr(Decimal(x), function)()
+            ctx.prec = 2 * digits + 20                        # exact: the margin's product and sums
+            margin = abs(d) * Decimal(10) ** (1 - digits)
+            low, high = float(d - margin), float(d + margin)
+        if low == high:
+            return low
+    raise ArithmeticError(f"{function}({x!r}) lies too close to a rounding midpoint to round from 40 digits")
+
+
+def _accepted_pairs(rng: np.random.RandomState, pairs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The next ``pairs`` pairs ``(x₁, x₂)`` that numpy's legacy polar method accepts, and their
+    ``r² = x₁² + x₂²``, consuming exactly the uniforms it would (which ones depends on the uniforms
+    alone: draw a block, keep the accepted pairs, rewind and take exactly what was used)."""
+    x1, x2, r2 = [], [], []
+    while pairs > 0:
+        saved = rng.get_state(legacy=True)
+        x = 2.0 * rng.random_sample((pairs + pairs // 4 + 16, 2)) - 1.0
+        s = x[:, 0] * x[:, 0] + x[:, 1] * x[:, 1]
+        kept = np.flatnonzero((s < 1.0) & (s > 0.0))[:pairs]
+        if len(kept) == pairs:
+            rng.set_state(saved)
+            rng.random_sample(2 * (kept[-1] + 1))
+        x1.append(x[kept, 0]), x2.append(x[kept, 1]), r2.append(s[kept])
+        pairs -= len(kept)
+    return tuple(np.concatenate(a) if a else np.zeros(0) for a in (x1, x2, r2))  # type: ignore[return-value]
+
+
+def _polar(x1: np.ndarray, x2: np.ndarray, r2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """numpy's ``f·x₂`` (returned first) and ``f·x₁`` (kept) with ``f = √(−2 log r² / r²)``, in its
+    order of operations, the ``log`` correctly rounded."""
+    logs = np.array([correctly_rounded("ln", v) for v in r2.tolist()])
+    f = np.sqrt((-2.0 * logs) / r2)
+    return f * x2, f * x1
 
 
 def legacy_randn(rng: np.random.RandomState, *size: int) -> np.ndarray:
@@ -226,23 +259,16 @@ def legacy_randn(rng: np.random.RandomState, *size: int) -> np.ndarray:
     state, so ``rng`` ends exactly where ``rng.randn`` would have left it (up to that ``log``).
     """
     count = math.prod(size)
-    state = rng.get_state(legacy=True)
-    has_gauss, gauss = state[3], state[4]
-    out = np.empty(count)
-    for i in range(count):
-        if has_gauss:
-            out[i], has_gauss = gauss, 0
-            continue
-        while True:
-            x1, x2 = (2.0 * u - 1.0 for u in rng.random_sample(2).tolist())
-            r2 = x1 * x1 + x2 * x2
-            if 0.0 < r2 < 1.0:
-                break
-        f = math.sqrt(-2.0 * _log_correctly_rounded(r2) / r2)
-        gauss, has_gauss = f * x1, 1
-        out[i] = f * x2
+    has_gauss, gauss = rng.get_state(legacy=True)[3:5]
+    first = [gauss] if has_gauss and count else []
+    rest = count - len(first)
+    returned, kept = _polar(*_accepted_pairs(rng, (rest + 1) // 2))
+    values = np.stack([returned, kept], axis=1).reshape(-1)
+    out = np.concatenate([first, values[:rest]])
+    if count:
+        has_gauss, gauss = (1, float(kept[-1])) if rest % 2 else (0, 0.0)
     key, pos = rng.get_state(legacy=True)[1:3]
-    rng.set_state(("MT19937", key, pos, has_gauss, gauss if has_gauss else 0.0))
+    rng.set_state(("MT19937", key, pos, has_gauss, gauss))
     return out.reshape(size)
 
 
@@ -253,26 +279,11 @@ def legacy_skip(rng: np.random.RandomState, count: int) -> None:
     any ``log``, so the skip is exact and vectorised; only a value left over for the next call (odd
     ``count``) is computed, as :func:`legacy_randn` computes it.
     """
-    state = rng.get_state(legacy=True)
-    has_gauss, gauss = state[3], state[4]
+    has_gauss, gauss = rng.get_state(legacy=True)[3:5]
     if has_gauss and count:
-        count, has_gauss = count - 1, 0
-    pairs, last = (count + 1) // 2, None
-    while pairs:
-        saved = rng.get_state(legacy=True)
-        x = 2.0 * rng.random_sample((pairs + pairs // 4 + 16, 2)) - 1.0
-        r2 = x[:, 0] * x[:, 0] + x[:, 1] * x[:, 1]
-        kept = np.flatnonzero((r2 < 1.0) & (r2 > 0.0))
-        if len(kept) >= pairs:                              # rewind, then take exactly what was used
-            stop = kept[pairs - 1]
-            rng.set_state(saved)
-            rng.random_sample(2 * (stop + 1))
-            last, pairs = (float(x[stop, 0]), float(r2[stop])), 0
-        else:
-            pairs -= len(kept)
-            last = (float(x[kept[-1], 0]), float(r2[kept[-1]])) if len(kept) else last
+        count, has_gauss, gauss = count - 1, 0, 0.0
+    x1, x2, r2 = _accepted_pairs(rng, (count + 1) // 2)
     if count % 2:
-        x1, r2 = last  # type: ignore[misc]
-        gauss, has_gauss = math.sqrt(-2.0 * _log_correctly_rounded(r2) / r2) * x1, 1
+        has_gauss, gauss = 1, float(_polar(x1[-1:], x2[-1:], r2[-1:])[1][0])
     key, pos = rng.get_state(legacy=True)[1:3]
-    rng.set_state(("MT19937", key, pos, has_gauss, gauss if has_gauss else 0.0))
+    rng.set_state(("MT19937", key, pos, has_gauss, gauss))

@@ -114,3 +114,21 @@ def test_bad_permutations(small: tuple[TensorDataset, TensorDataset]) -> None:
         permute_positions(TensorDataset(torch.zeros(2, 1, LENGTH)), torch.arange(LENGTH))
     with pytest.raises(ValueError, match="seed"):
         position_permutation(seed=-1)
+
+
+def test_the_signals_are_the_packages_recipe_with_correctly_rounded_log_and_exp() -> None:
+    """The replay makes the package's signals (its templates, seeded stream and operations), up to the
+    last bits in which this machine's C library and numpy round log and exp differently."""
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    from symlib.data.mnist1d import _make_dataset
+
+    args = get_dataset_args()
+    args.num_samples, args.seed = N, 3
+    state = np.random.get_state()
+    theirs = make_dataset(args)
+    np.random.set_state(state)
+    mine = _make_dataset(N, 3, 0.8)
+    for key in ("x", "x_test", "y", "y_test"):
+        assert mine[key].shape == theirs[key].shape
+        np.testing.assert_allclose(mine[key], theirs[key], rtol=0, atol=1e-14)

@@ -124,10 +124,22 @@ def _true_log(x: float) -> Decimal:
         return Decimal(x).ln()
 
 
+def test_correctly_rounded_exp_is_the_nearest_double() -> None:
+    for x in [-0.125 * k * k for k in range(9)] + [1e-10, -700.0, 3.7]:
+        mine = portable.correctly_rounded("exp", x)
+        with localcontext() as ctx:
+            ctx.prec = 120
+            truth = Decimal(x).exp()
+        for neighbour in (math.nextafter(mine, 0), math.nextafter(mine, math.inf)):
+            assert abs(Decimal(mine) - truth) <= abs(Decimal(neighbour) - truth)
+    with pytest.raises(ValueError, match="'ln' or 'exp'"):
+        portable.correctly_rounded("sin", 1.0)
+
+
 def test_correctly_rounded_log_is_never_farther_than_the_c_library() -> None:
     rng = np.random.RandomState(0)
     for x in rng.random_sample(20_000).tolist() + [1e-300, 0.5, 1 - 2**-53]:
-        mine, libm, truth = portable._log_correctly_rounded(x), math.log(x), _true_log(x)
+        mine, libm, truth = portable.correctly_rounded("ln", x), math.log(x), _true_log(x)
         assert abs(Decimal(mine) - truth) <= abs(Decimal(libm) - truth)
         # and it is the double nearest to the truth
         for neighbour in (math.nextafter(mine, 0), math.nextafter(mine, -math.inf)):

@@ -9,43 +9,34 @@ destroys the locality a CNN relies on while leaving an MLP's task unchanged::
     perm = position_permutation(seed=0)      # [40]
     train_s, test_s = permute_positions(train, perm), permute_positions(test, perm)
 
-**Portability, by measurement rather than construction.** The signals are the ``mnist1d`` package's
-own (``make_dataset``, the published recipe): it draws with numpy's legacy ``randn`` and smooths with
-scipy's Gaussian filter, so its float64 intermediates go through the C library's ``log`` and numpy's
-``exp``, which differ in the last bit between machines. The stored dataset is float32, and a
-last-bit difference in float64 changes a float32 value only when it straddles a rounding boundary
-(a chance of the order of 2⁻²⁹ per value); the digest in :mod:`symlib.data.digests` checks the
-float32 result on every machine that runs the tests, and it is the same here under numpy's AVX-512
-and AVX2 code paths. The permutation is an integer ``randperm``.
+**The same bits on every machine.** The signals follow the ``mnist1d`` package's own recipe
+(``make_dataset``: its templates, arguments and seeded stream, draw for draw), but the package draws
+its normals with numpy's legacy ``randn`` (the C library's ``log``) and smooths them with scipy's
+Gaussian filter (numpy's ``exp``, whose vectorised versions differ between CPUs), so its float64
+signals differ in the last bit between machines. :func:`load` replays it with every ``log`` and
+``exp`` correctly rounded (:func:`symlib.portable.legacy_randn`,
+:func:`symlib.portable.correctly_rounded`) and everything else in the package's order of correctly
+rounded operations: the same bits everywhere, within 10⁻¹⁵ of the package's float64 signals on any
+machine (tested) and, in float32, equal to them on the machine that committed the digest
+(:mod:`symlib.data.digests`). The permutation is an integer ``randperm``.
 """
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterator
-from contextlib import contextmanager
+import functools
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import TensorDataset
 
+from symlib import portable
+
 __all__ = ["LENGTH", "NUM_CLASSES", "load", "permute_positions", "position_permutation"]
 
 #: Samples per signal and number of classes (the digits 0-9).
 LENGTH, NUM_CLASSES = 40, 10
-
-
-@contextmanager
-def _keep_global_rng() -> Iterator[None]:
-    """``mnist1d`` seeds Python's and NumPy's global generators; restore them afterwards, so that
-    loading data never changes the random numbers a chapter draws next."""
-    py_state, np_state = random.getstate(), np.random.get_state()
-    try:
-        yield
-    finally:
-        random.setstate(py_state)
-        np.random.set_state(np_state)
 
 
 def _check_int(name: str, value: object, low: int, high: int | None = None) -> int:
@@ -57,9 +48,66 @@ def _check_int(name: str, value: object, low: int, high: int | None = None) -> i
     return int(value)
 
 
+def _gaussian_filter(x: np.ndarray, sigma: float = 2.0, truncate: float = 4.0) -> np.ndarray:
+    """``scipy.ndimage.gaussian_filter(x, sigma)`` of a 1-D signal (mode ``"reflect"``), with the
+    kernel's ``exp`` correctly rounded and the sum in scipy's order for a symmetric kernel:
+    ``out[i] = x[i] w₀ + Σ_{j = r … 1} (x[i − j] + x[i + j]) w_j``, each operation correctly rounded."""
+    r = int(truncate * sigma + 0.5)
+    k = np.arange(-r, r + 1)
+    phi = np.array([portable.correctly_rounded("exp", float(v)) for v in -0.5 / (sigma * sigma) * k ** 2])
+    w = phi / phi.sum()
+    padded, n = np.pad(x, r, mode="symmetric"), len(x)
+    out = padded[r:r + n] * w[r]
+    for j in range(r, 0, -1):
+        out = out + (padded[r - j:r - j + n] + padded[r + j:r + j + n]) * w[r - j]
+    return out
+
+
+def _transform(x: np.ndarray, t: np.ndarray, args: Any, rng: np.random.RandomState) -> np.ndarray:
+    """One signal of ``mnist1d.transform.transform``: the same draws from ``rng`` in the same order,
+    normals by :func:`symlib.portable.legacy_randn` and the smoothing by :func:`_gaussian_filter`."""
+    from mnist1d.transform import interpolate
+
+    low, high = args.padding
+    p = low + int(rng.random_sample() * (high - low + 1))
+    new_x = interpolate(np.concatenate([x + 1e-8, np.zeros(p)]), args.template_len + args.padding[-1])
+    new_x *= 1 + args.scale_coeff * (rng.random_sample() - 0.5)
+    k = rng.choice(args.max_translation)
+    new_x = np.concatenate([new_x[-k:], new_x[:-k]])
+    mask = new_x != 0
+    corr = _gaussian_filter(args.corr_noise_scale * portable.legacy_randn(rng, *new_x.shape))
+    new_x = mask * new_x + (1 - mask) * corr
+    new_x = new_x + args.iid_noise_scale * portable.legacy_randn(rng, *new_x.shape)
+    coeff = args.shear_scale * (rng.random_sample() - 0.5)
+    new_x = new_x - coeff * np.linspace(-0.5, 0.5, len(new_x))
+    return interpolate(new_x, args.final_seq_length)
+
+
+@functools.lru_cache(maxsize=4)
+def _make_dataset(num_samples: int, seed: int, train_split: float) -> dict[str, np.ndarray]:
+    """``mnist1d.data.make_dataset`` with these arguments (and the package's other defaults; not its
+    shuffled-positions option), replayed from the same seeded stream with the same operations, but
+    every ``log`` and ``exp`` correctly rounded. Kept for the process (a few seconds to make)."""
+    from mnist1d.data import get_dataset_args, get_templates
+
+    args = get_dataset_args()
+    args.num_samples, args.seed, args.train_split = num_samples, seed, train_split
+    templates, rng = get_templates(), np.random.RandomState(args.seed)
+    per_class = args.num_samples // len(templates["y"])
+    xs = [_transform(templates["x"][label], templates["t"], args, rng)
+          for label in range(len(templates["y"])) for _ in range(per_class)]
+    ys = [templates["y"][label] for label in range(len(templates["y"])) for _ in range(per_class)]
+    order = rng.permutation(len(ys))
+    xs, ys = np.stack(xs)[order], np.stack(ys)[order]
+    xs = (xs - xs.mean()) / xs.std()
+    split = int(len(ys) * args.train_split)
+    return {"x": xs[:split], "x_test": xs[split:], "y": ys[:split], "y_test": ys[split:]}
+
+
 def load(num_samples: int = 5000, seed: int = 42, *,
          train_split: float = 0.8) -> tuple[TensorDataset, TensorDataset]:
-    """Generate MNIST-1D with ``mnist1d.data.make_dataset`` (never downloads) and split it.
+    """Generate MNIST-1D by the ``mnist1d`` package's recipe (never downloads; see the module's
+    docstring) and split it.
 
     The defaults are the dataset's published ones (5,000 signals, 80% for training, seed 42).
     The result is a pure function of the arguments, and Python's and NumPy's global random states
@@ -77,8 +125,6 @@ def load(num_samples: int = 5000, seed: int = 42, *,
     Raises:
         ValueError: an argument out of range (the message names it).
     """
-    from mnist1d.data import get_dataset_args, make_dataset
-
     num_samples = _check_int("num_samples", num_samples, NUM_CLASSES)
     if num_samples % NUM_CLASSES:
         raise ValueError(f"num_samples must be a multiple of {NUM_CLASSES} (the same number of "
@@ -91,10 +137,7 @@ def load(num_samples: int = 5000, seed: int = 42, *,
         raise ValueError(f"train_split={train_split} leaves an empty train or test set "
                          f"of {num_samples} signals")
 
-    args = get_dataset_args()
-    args.num_samples, args.seed, args.train_split = num_samples, seed, float(train_split)
-    with _keep_global_rng():
-        data = make_dataset(args)
+    data = _make_dataset(num_samples, seed, float(train_split))
 
     def as_dataset(x: np.ndarray, y: np.ndarray) -> TensorDataset:
         return TensorDataset(torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.int64))
