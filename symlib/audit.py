@@ -1,24 +1,25 @@
 """Audit a model's symmetries: which of a list of transformations it is invariant or equivariant to,
-measured, in each floating-point precision, with a verdict at that precision's tolerance::
+measured, in each floating-point precision, with a verdict by the book's one tolerance policy::
 
     report = audit(model, x, [
         Symmetry("translation", CyclicShift2d(8, 8)),                 # equivariant: f(g·x) = g·f(x)
         Symmetry("rotation by 90°", Rot90(), Trivial()),              # invariant:   f(g·x) = f(x)
     ])
     report                    # renders as a table in a notebook; str(report) is the plain-text table
-    report["translation"].holds
+    report["translation"].holds, report["translation"].verdict       # True, "exact"
 
 Each row is :func:`symlib.equivariance.equivariance_error` (the relative error
 ``max_g ‖f(g·x) − g·f(x)‖ / ‖g·f(x)‖`` over all elements of a small group, or seeded samples of a
-large one) evaluated on a copy of the model and the input cast to each dtype. A symmetry *holds*
-when its error is within :func:`symlib.equivariance.tolerance` in every dtype audited: an exact
-symmetry's error is rounding, and shrinks from float32 to float64; a broken one does not.
+large one) evaluated on a copy of the model and the input cast to each dtype. Each error gets
+:func:`symlib.equivariance.verdict`: *exact* (rounding: the symmetry holds), *approximate*, or
+*broken*. An exact symmetry's error is rounding, and shrinks from float32 to float64; a broken one
+does not.
 
-The symmetries a kind of data could plausibly have come as catalogues: :func:`image_symmetries`,
-:func:`set_symmetries`, :func:`graph_symmetries`, :func:`token_symmetries` (and, for particles,
-:func:`symlib.data.nbody.symmetries`). A row may say how to apply the model for its measurement
-(``Symmetry.call``), so one audit can look at a model's per-token features and at its pooled
-output.
+The symmetries a kind of data has are declared by its data module, as lists of
+:class:`~symlib.symmetry.Symmetry` rows: ``symlib.data.images.symmetries``, ``sets``, ``graphs``,
+``sequences``, ``nbody``, ``molecules``, ``proteins``, ``spins``. A row may say how to apply the model
+for its measurement (``Symmetry.call``), so one audit can look at a model's per-token features and at
+its pooled output.
 """
 
 from __future__ import annotations
@@ -33,43 +34,32 @@ from typing import Any
 import torch
 from torch import nn
 
-from symlib.equivariance import cast_floats, equivariance_error
-from symlib.groups import Action, CyclicShift2d, GraphPermutation, Permutation, Rot90, Trivial
+from symlib.equivariance import Verdict, cast_floats, equivariance_error
+from symlib.symmetry import Call, Symmetry
 
-__all__ = ["Audit", "AuditRow", "Symmetry", "audit", "graph_symmetries", "image_symmetries",
-           "set_symmetries", "token_symmetries"]
-
-#: How a row applies the model: ``call(model, x)``.
-Call = Callable[[Any, Any], Any]
-
-
-@dataclass(frozen=True)
-class Symmetry:
-    """A transformation to audit. ``act_out`` is how the output should transform: ``None`` means the
-    same action as the input (equivariance), :class:`~symlib.groups.Trivial` means invariance.
-    ``elements`` fixes the group elements tested (default: all, or seeded samples). ``call(model,
-    x)`` says how to apply the model for this row (default: the audit's ``call``, else ``model(x)``):
-    e.g. ``lambda m, t: m.features(t)`` to measure per-token features rather than the output."""
-
-    name: str
-    act_in: Action
-    act_out: Action | None = None
-    elements: Sequence[Any] | None = None
-    call: Call | None = None
-
-    @property
-    def kind(self) -> str:
-        return "invariant" if isinstance(self.act_out, Trivial) else "equivariant"
+__all__ = ["Audit", "AuditRow", "Symmetry", "audit"]
 
 
 @dataclass
 class AuditRow:
-    """One symmetry's measurement: ``errors[dtype name]`` (relative) and whether it holds in all."""
+    """One symmetry's measurement: ``errors[dtype name]`` (relative) and ``verdicts[dtype name]`` (by
+    :func:`symlib.equivariance.verdict`)."""
 
     symmetry: str
     kind: str
     errors: dict[str, float] = field(default_factory=dict)
-    holds: bool = True
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
+
+    @property
+    def holds(self) -> bool:
+        """Whether the symmetry is exact (within rounding) in every dtype audited."""
+        return all(v == "exact" for v in self.verdicts.values())
+
+    @property
+    def verdict(self) -> Verdict:
+        """``"exact"`` in every dtype, ``"broken"`` in some dtype, else ``"approximate"``."""
+        values = set(self.verdicts.values())
+        return "exact" if values == {"exact"} else "broken" if "broken" in values else "approximate"
 
 
 @dataclass
@@ -99,12 +89,13 @@ class Audit:
 
     def __str__(self) -> str:
         width = max([len(r.symmetry) for r in self.rows] + [8])
-        head = f"{'symmetry':<{width}}  {'kind':<11}" + "".join(f"{d:>10}" for d in self.dtypes) + "   holds"
+        head = (f"{'symmetry':<{width}}  {'kind':<11}" + "".join(f"{d:>10}" for d in self.dtypes)
+                + "   verdict")
         lines = [f"audit of {self.model}", head]
         for r in self.rows:
             lines.append(f"{r.symmetry:<{width}}  {r.kind:<11}"
                          + "".join(f"{r.errors[d]:>10.0e}" for d in self.dtypes)
-                         + f"   {'yes' if r.holds else 'no'}")
+                         + f"   {r.verdict}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -115,9 +106,12 @@ class Audit:
         body = "".join(
             f"<tr><td>{html.escape(r.symmetry)}</td><td>{r.kind}</td>"
             + "".join(f"<td>{r.errors[d]:.0e}</td>" for d in self.dtypes)
-            + f"<td>{'✓ holds' if r.holds else '✗ broken'}</td></tr>" for r in self.rows)
+            + f"<td>{_MARK[r.verdict]} {r.verdict}</td></tr>" for r in self.rows)
         return (f"<table><caption>audit of {html.escape(self.model)}</caption><thead><tr><th>symmetry</th>"
                 f"<th>kind</th>{cells}<th>verdict</th></tr></thead><tbody>{body}</tbody></table>")
+
+
+_MARK = {"exact": "✓", "approximate": "≈", "broken": "✗"}
 
 
 def audit(model: Callable[..., Any], x: Any, symmetries: Sequence[Symmetry], *,
@@ -154,7 +148,7 @@ def audit(model: Callable[..., Any], x: Any, symmetries: Sequence[Symmetry], *,
                 f = m if how is None else functools.partial(how, m)   # f(inputs) = how(model, inputs)
                 result = equivariance_error(f, xd, s.act_in, s.act_out, elements=s.elements, samples=samples)
                 row.errors[key] = result.max
-                row.holds = row.holds and result.holds
+                row.verdicts[key] = result.verdict
     return Audit(label, [str(d).removeprefix("torch.") for d in dtypes], rows)
 
 
@@ -167,34 +161,3 @@ def _device_of(x: Any) -> torch.device | None:
     if hasattr(x, "edge_index"):                                  # a torch_geometric Data
         return next((v.device for _, v in x.items() if isinstance(v, torch.Tensor)), None)
     return None
-
-
-def image_symmetries(height: int, width: int | None = None) -> list[Symmetry]:
-    """What a classifier of ``[B, C, H, W]`` images could be invariant to: cyclic translations (all
-    ``H·W``) and rotations by 90° (square images only)."""
-    width = height if width is None else width
-    rows = [Symmetry("translation", CyclicShift2d(height, width), Trivial())]
-    if height == width:
-        rows.append(Symmetry("rotation by 90°", Rot90(), Trivial()))
-    return rows
-
-
-def set_symmetries(n: int) -> list[Symmetry]:
-    """What a function of one set of ``n`` elements ``[n, d]`` could be invariant to: reordering."""
-    return [Symmetry("permutation", Permutation(n), Trivial())]
-
-
-def graph_symmetries(n: int, *, invariant: bool = False) -> list[Symmetry]:
-    """Relabelling the ``n`` nodes of a torch_geometric graph: node outputs are relabelled alike
-    (equivariance), or, with ``invariant``, a graph-level output does not change."""
-    return [Symmetry("relabelling", GraphPermutation(n), Trivial() if invariant else Permutation(n))]
-
-
-def token_symmetries(n: int, *, features: Call | None = None) -> list[Symmetry]:
-    """Permuting the ``n`` tokens of ``[B, n]`` sequences: the pooled output should not change; with
-    ``features(model, tokens)`` (per-token features ``[B, n, d]``), those should be permuted alike."""
-    perm = Permutation(n, dim=1)
-    rows = [Symmetry("token permutation (pooled)", perm, Trivial())]
-    if features is not None:
-        rows.insert(0, Symmetry("token permutation (features)", perm, call=features))
-    return rows

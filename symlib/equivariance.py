@@ -8,8 +8,19 @@ For an input action ``ρ_in`` and an output action ``ρ_out`` of the same group,
 
 computed in float64 (inputs are transformed in float64, then cast to the input's dtype; outputs are
 compared in float64), over all elements of a small finite group, or over seeded random samples.
-An exactly equivariant float32 layer shows rounding noise of order ``1e-7``; whether a measured error
-is "zero" is decided by :func:`tolerance`, which is tied to the dtype.
+An exactly equivariant float32 layer shows rounding noise of order ``1e-7``.
+
+**One tolerance policy**, used by :func:`symlib.audit.audit`, the chapters and the tests alike: an
+error in a computation of dtype ``d`` is
+
+* *exact* (the symmetry holds; what is left is rounding) when it is at most :func:`tolerance` ``(d)``
+  (:data:`EXACT64` = 1e-12, :data:`EXACT32` = 1e-5);
+* *broken* when it exceeds :func:`broken` ``(d)``: :data:`BROKEN` = 1e-3 in float32 and float64, ten
+  times the tolerance in the half precisions, whose rounding reaches that level;
+* *approximate* in between: more than rounding, too little to call the symmetry absent (a deep
+  float32 stack, a learned but imperfect invariance).
+
+:func:`verdict` names the class. No chapter or test keeps a threshold of its own.
 """
 
 from __future__ import annotations
@@ -17,12 +28,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
 
 from symlib.groups import Action, Element, Trivial
+
+__all__ = ["BROKEN", "EXACT32", "EXACT64", "TOLERANCES", "EquivarianceResult", "Verdict", "broken",
+           "cast_floats", "equation_sides", "equivariance_error", "invariance_error", "relative_error",
+           "tolerance", "verdict"]
 
 #: Relative errors at or below these count as exact for a computation in the given dtype.
 TOLERANCES: dict[torch.dtype, float] = {
@@ -31,13 +46,36 @@ TOLERANCES: dict[torch.dtype, float] = {
     torch.float16: 5e-3,
     torch.bfloat16: 3e-2,
 }
+#: float64 rounding: a relative error at or below this is exact
+EXACT64: float = TOLERANCES[torch.float64]
+#: float32 rounding: a relative error at or below this is exact
+EXACT32: float = TOLERANCES[torch.float32]
+#: a relative error above this (in float32 or float64) is no rounding: the symmetry is broken
+BROKEN: float = 1e-3
+
+#: the three classes of :func:`verdict`
+Verdict = Literal["exact", "approximate", "broken"]
 
 
 def tolerance(dtype: torch.dtype) -> float:
-    """The relative error below which a computation in ``dtype`` counts as exactly equivariant."""
+    """The relative error at or below which a computation in ``dtype`` counts as exactly equivariant."""
     if dtype not in TOLERANCES:
         raise ValueError(f"no equivariance tolerance for dtype {dtype}; floating dtypes only")
     return TOLERANCES[dtype]
+
+
+def broken(dtype: torch.dtype) -> float:
+    """The relative error above which a symmetry counts as broken in ``dtype``: ``max(BROKEN, 10 ·
+    tolerance(dtype))`` (1e-3 in float32 and float64; above the half precisions' rounding)."""
+    return max(BROKEN, 10 * tolerance(dtype))
+
+
+def verdict(error: float, dtype: torch.dtype) -> Verdict:
+    """``"exact"`` (≤ :func:`tolerance`), ``"broken"`` (> :func:`broken`, or NaN) or ``"approximate"``
+    for a relative ``error`` measured in ``dtype``: the book's one tolerance policy."""
+    if math.isnan(error) or error > broken(dtype):
+        return "broken"
+    return "exact" if error <= tolerance(dtype) else "approximate"
 
 
 def _is_graph(obj: Any) -> bool:
@@ -140,6 +178,11 @@ class EquivarianceResult:
     def holds(self) -> bool:
         """Whether the largest error is within the dtype's tolerance."""
         return self.max <= self.tol
+
+    @property
+    def verdict(self) -> Verdict:
+        """:func:`verdict` of the largest error: ``"exact"``, ``"approximate"`` or ``"broken"``."""
+        return verdict(self.max, self.dtype)
 
     def __float__(self) -> float:
         return self.max

@@ -1,9 +1,11 @@
 """Small pieces of 3-D geometry the library shares, written once: random rotations, the complete graph
-of each system in a batch, and a rotation about the z axis.
+of each system in a batch, rotations about the z axis, and frames.
 
 * :func:`random_rotations` — ``[num, 3, 3]`` rotations, uniform (Haar) on SO(3);
 * :func:`complete_graph` — ``edge_index`` connecting every pair of nodes within each of ``B`` systems;
-* :func:`rotate_about_z` — points turned by an angle about the z axis through a centre.
+* :func:`rotate_about_z` — points turned by an angle about the z axis through a centre;
+* :func:`frames_from_points` — backbone frames ``(R, t)`` from three atoms (AlphaFold's Gram–Schmidt);
+* :func:`check_rotations` — a clear error unless matrices are rotations.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from symlib import portable
 
-__all__ = ["complete_graph", "random_rotations", "rotate_about_z"]
+__all__ = ["check_rotations", "complete_graph", "frames_from_points", "random_rotations", "rotate_about_z"]
 
 
 def random_rotations(num: int, generator: torch.Generator | None = None, *,
@@ -67,3 +70,28 @@ def rotate_about_z(x: Tensor, degrees: float, centre: Tensor | None = None) -> T
                      dtype=x.dtype, device=x.device)
     c = torch.zeros(3, dtype=x.dtype, device=x.device) if centre is None else centre.to(x)
     return (x - c) @ r.T + c
+
+
+def frames_from_points(x1: Tensor, x2: Tensor, x3: Tensor) -> tuple[Tensor, Tensor]:
+    """Backbone frames by Gram–Schmidt (AlphaFold 2, Algorithm 21): origin at ``x2`` (the Cα atom),
+    first axis towards ``x3`` (C), second axis in the plane of ``x1`` (N). ``[..., 3]`` each →
+    ``(R [..., 3, 3], t [..., 3])`` with ``R`` a rotation (columns are the local axes)."""
+    e1 = F.normalize(x3 - x2, dim=-1)
+    u = x1 - x2
+    e2 = F.normalize(u - (e1 * u).sum(-1, keepdim=True) * e1, dim=-1)
+    e3 = torch.cross(e1, e2, dim=-1)
+    return torch.stack([e1, e2, e3], dim=-1), x2
+
+
+def check_rotations(r: Tensor) -> None:
+    """Raise ``ValueError`` unless every ``[..., 3, 3]`` matrix in ``r`` is a rotation (RᵀR = I, det +1)."""
+    if r.shape[-2:] != (3, 3):
+        raise ValueError(f"rotations must be [..., 3, 3], got {tuple(r.shape)}")
+    tol = 1e3 * torch.finfo(r.dtype).eps if r.is_floating_point() else 0.0   # a few digits of slack
+    eye = torch.eye(3, dtype=r.dtype, device=r.device)
+    with torch.autocast(r.device.type, enabled=False):     # checked in r's own dtype, also under autocast
+        gram = r.transpose(-1, -2) @ r
+    if not torch.allclose(gram, eye.expand_as(r), atol=tol):
+        raise ValueError("frames are not rotations: RᵀR differs from the identity")
+    if (torch.linalg.det(r) <= 0).any():
+        raise ValueError("frames are not rotations: a determinant is negative (a reflection)")

@@ -9,19 +9,8 @@ uninterrupted one (on the same device and software versions)::
     history = fit(model, lambda m, b: F.mse_loss(m(b[0]), b[1]), TensorDataset(x, y),
                   steps=1000, batch_size=64, checkpoint="checkpoints/ch3.pt", checkpoint_every=200)
 
-**Data-parallel training.** Launched by ``torchrun`` (which sets ``WORLD_SIZE``), or with
-``distributed=True``, the same call trains with PyTorch's ``DistributedDataParallel``: one process
-per GPU (NCCL) or per CPU worker (gloo). Every process builds the same global batch of
-``batch_size`` items from the same data order and takes its own contiguous ``batch_size / world``
-slice; DDP averages the gradients, so each step follows the gradient of the mean loss over the
-whole global batch, as a single process does (up to the order of floating-point sums; batch-norm
-statistics are per process unless the model uses ``nn.SyncBatchNorm``). Rank 0 writes
-checkpoints; every rank can resume from them::
-
-    torchrun --nproc_per_node=4 train_script.py      # calls fit(...) unchanged
-
-End such a script with ``torch.distributed.destroy_process_group()``: a process that exits with its
-group still alive can abort in teardown (gloo: "terminate called without an active exception").
+Checkpoints are written and read by :mod:`symlib.checkpoint`. Launched by ``torchrun``, or with
+``distributed=True``, the same call trains data-parallel over the processes (:mod:`symlib.distributed`).
 """
 
 from __future__ import annotations
@@ -31,7 +20,6 @@ import hashlib
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -41,6 +29,8 @@ from torch import nn
 from torch.utils.data import Dataset, TensorDataset, default_collate
 from tqdm.auto import tqdm
 
+import symlib.checkpoint as ckpt
+import symlib.distributed as ddp
 from symlib.config import default_device, progress_enabled
 
 __all__ = ["History", "NonFiniteLossError", "fit", "step_flops", "to_device", "train"]
@@ -153,61 +143,63 @@ def _collate(data: Dataset | Sequence, idx: torch.Tensor) -> Any:
     return default_collate(items)
 
 
-def _rng_state() -> dict[str, Any]:
-    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
-    return {"rng_cpu": torch.get_rng_state(), "rng_cuda": list(cuda)}
+def _check_arguments(data: Dataset | Sequence, steps: int, batch_size: int, eval_every: int,
+                     checkpoint_every: int, clip_grad: float | None) -> int:
+    """Check :func:`fit`'s counts, ``clip_grad`` and ``data``; return ``len(data)``."""
+    for name, value, low in (("steps", steps, 1), ("batch_size", batch_size, 1),
+                             ("eval_every", eval_every, 0), ("checkpoint_every", checkpoint_every, 0)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        if value < low:
+            raise ValueError(f"{name} must be >= {low}, got {value}")
+    if clip_grad is not None and not clip_grad > 0:
+        raise ValueError(f"clip_grad must be positive or None, got {clip_grad}")
+    if not hasattr(data, "__len__") or not hasattr(data, "__getitem__"):
+        raise TypeError(f"data must be a map-style Dataset or a sequence, got {type(data).__name__}")
+    n = len(data)
+    if n == 0:
+        raise ValueError("data is empty")
+    return n
 
 
-def _save(path: str | os.PathLike, state: dict[str, Any]) -> None:
-    """``torch.save`` atomically: write a temp file next to ``path``, then ``os.replace`` it."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".pt")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+def _device_and_amp(device: str | torch.device | None, amp: bool | None,
+                    world: int) -> tuple[torch.device, bool]:
+    """:func:`fit`'s device (this process's own GPU in a multi-GPU job) and whether to use bf16 autocast."""
+    if device is None and world > 1 and ddp.gpu_per_process():
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)
+    device = torch.device(device) if device is not None else default_device()
+    if amp is None:
+        amp = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    elif amp and (device.type != "cuda" or not torch.cuda.is_bf16_supported()):
+        raise ValueError(f"amp=True needs a CUDA device with bf16 support, got device {device}")
+    return device, amp
 
 
-def _init_distributed(distributed: bool | None) -> tuple[int, int]:
-    """``(world_size, rank)``, initialising the default process group from ``torchrun``'s
-    environment if needed; ``(1, 0)`` when not distributed."""
-    import torch.distributed as dist
-
-    launched = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    if distributed is None:
-        initialised = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
-        distributed = launched or initialised
-    if not distributed:
-        return 1, 0
-    if not dist.is_available():
-        raise RuntimeError("distributed=True, but this PyTorch build has no torch.distributed")
-    if not dist.is_initialized():
-        if "MASTER_ADDR" not in os.environ:
-            raise RuntimeError("distributed=True needs a process group: launch with torchrun, or call "
-                               "torch.distributed.init_process_group first")
-        dist.init_process_group("nccl" if _gpu_per_process() else "gloo")
-    return dist.get_world_size(), dist.get_rank()
+def _loss_value(loss: Any, step: int, world: int) -> float:
+    """The loss of ``step`` as a float (mean over the processes), once checked to be a finite scalar."""
+    if not isinstance(loss, torch.Tensor):
+        raise TypeError(f"loss_fn must return a scalar tensor, got {type(loss).__name__}")
+    if loss.ndim != 0:
+        raise ValueError(f"loss_fn must return a scalar tensor, got shape {tuple(loss.shape)}")
+    value = ddp.mean_over_processes(loss, world)
+    if not math.isfinite(value):
+        raise NonFiniteLossError(f"loss became {value} at step {step}")
+    return value
 
 
-def _gpu_per_process() -> bool:
-    """Whether each process on this machine can have a CUDA device of its own, as NCCL needs (two
-    processes on a one-GPU machine share it through gloo instead)."""
-    local = int(os.environ.get("LOCAL_WORLD_SIZE", os.environ.get("WORLD_SIZE", "1")))
-    return torch.cuda.is_available() and torch.cuda.device_count() >= local
+def _due(step: int, every: int, steps: int) -> bool:
+    """Whether something done every ``every`` steps (0: never) and after the last step is due at ``step``."""
+    return (every > 0 and step % every == 0) or step == steps
 
 
-def _mean_over_processes(loss: torch.Tensor, world: int) -> float:
-    """The loss as a float, averaged over the processes (every process gets the same value)."""
-    if world == 1:
-        return loss.item()
-    total = loss.detach().to(torch.float64)  # a copy, summed without losing precision
-    torch.distributed.all_reduce(total)
-    return total.item() / world
+def _record_eval(model: nn.Module, evaluate: Callable[[nn.Module], dict[str, float]], history: History,
+                 step: int) -> None:
+    """Call ``evaluate(model)`` in eval mode and append ``{"step": step, **metrics}`` to ``history``."""
+    model.eval()
+    metrics = evaluate(model)
+    model.train()
+    history.evals.append({"step": step, **{k: float(v) for k, v in metrics.items()}})
 
 
 def fit(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], data: Dataset | Sequence,
@@ -249,42 +241,22 @@ def fit(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], dat
             weights and return its history without training.
         callback: ``(step, loss)`` after each step; may raise (e.g. ``KeyboardInterrupt``) to stop.
         progress: tqdm bar; default :func:`symlib.config.progress_enabled` (rank 0 only).
-        distributed: data-parallel over the processes of a ``torch.distributed`` job (module
-            docstring). ``None``: on iff launched by ``torchrun`` with more than one process.
-            ``batch_size`` must then be a multiple of the number of processes.
+        distributed: data-parallel over the processes of a ``torch.distributed`` job
+            (:mod:`symlib.distributed`). ``None``: on iff launched by ``torchrun`` with more than
+            one process. ``batch_size`` must then be a multiple of the number of processes.
 
     Raises:
         NonFiniteLossError: the loss of some step is nan/inf (raised before that optimizer step).
         ValueError, TypeError: invalid arguments or a non-scalar loss.
     """
-    for name, value, low in (("steps", steps, 1), ("batch_size", batch_size, 1),
-                             ("eval_every", eval_every, 0), ("checkpoint_every", checkpoint_every, 0)):
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-        if value < low:
-            raise ValueError(f"{name} must be >= {low}, got {value}")
-    if clip_grad is not None and not clip_grad > 0:
-        raise ValueError(f"clip_grad must be positive or None, got {clip_grad}")
-    if not hasattr(data, "__len__") or not hasattr(data, "__getitem__"):
-        raise TypeError(f"data must be a map-style Dataset or a sequence, got {type(data).__name__}")
-    n = len(data)
-    if n == 0:
-        raise ValueError("data is empty")
-    world, rank = _init_distributed(distributed)
-    if device is None and world > 1 and _gpu_per_process():
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-        torch.cuda.set_device(device)
-    device = torch.device(device) if device is not None else default_device()
-    if amp is None:
-        amp = device.type == "cuda" and torch.cuda.is_bf16_supported()
-    elif amp and (device.type != "cuda" or not torch.cuda.is_bf16_supported()):
-        raise ValueError(f"amp=True needs a CUDA device with bf16 support, got device {device}")
-    progress = (progress_enabled() if progress is None else progress) and rank == 0
+    n = _check_arguments(data, steps, batch_size, eval_every, checkpoint_every, clip_grad)
+    world, rank = ddp.init(distributed)
+    device, amp = _device_and_amp(device, amp, world)
     batch_size = min(batch_size, n)
-    batches_per_epoch = n // batch_size
     if batch_size % world:
         raise ValueError(f"batch_size {batch_size} must be a multiple of the number of processes ({world})")
-    local = batch_size // world
+    batches_per_epoch, local = n // batch_size, batch_size // world
+    progress = (progress_enabled() if progress is None else progress) and rank == 0
 
     model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -292,33 +264,15 @@ def fit(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], dat
            else torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay))
     history, start = History(), 0
     if checkpoint is not None and resume and os.path.exists(checkpoint):
-        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        try:
-            model.load_state_dict(state["model"])
-        except RuntimeError as e:
-            raise RuntimeError(f"checkpoint {os.fspath(checkpoint)!r} does not match the model: {e}") from e
+        state = ckpt.load(checkpoint, model)
         history, start = History(**state["history"]), state["step"]
         if start >= steps:
             return history
-        opt.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["rng_cpu"])
-        if state["rng_cuda"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["rng_cuda"])
+        ckpt.resume(state, opt)
     else:
         torch.manual_seed(seed)
-    net: nn.Module = model
-    if world > 1:
-        from torch.nn.parallel import DistributedDataParallel
-
-        # DDP broadcasts rank 0's weights and buffers, so every process starts identical
-        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    net = ddp.wrap(model, device, world)
     net = torch.compile(net) if compile else net
-
-    def run_eval(step: int) -> None:
-        model.eval()
-        metrics = evaluate(model)
-        model.train()
-        history.evals.append({"step": step, **{k: float(v) for k, v in metrics.items()}})
 
     was_training, order, order_epoch = model.training, None, -1
     bar = tqdm(total=steps, initial=start, disable=not progress, desc="fit", dynamic_ncols=True)
@@ -332,13 +286,7 @@ def fit(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], dat
             batch = to_device(_collate(data, order[first:first + local]), device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                 loss = loss_fn(net, batch)
-            if not isinstance(loss, torch.Tensor):
-                raise TypeError(f"loss_fn must return a scalar tensor, got {type(loss).__name__}")
-            if loss.ndim != 0:
-                raise ValueError(f"loss_fn must return a scalar tensor, got shape {tuple(loss.shape)}")
-            value = _mean_over_processes(loss, world)
-            if not math.isfinite(value):
-                raise NonFiniteLossError(f"loss became {value} at step {step}")
+            value = _loss_value(loss, step, world)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if clip_grad is not None:
@@ -346,16 +294,12 @@ def fit(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], dat
             opt.step()
             history.step.append(step)
             history.loss.append(value)
-            if evaluate is not None and ((eval_every and step % eval_every == 0) or step == steps):
-                run_eval(step)
-            due = (checkpoint_every and step % checkpoint_every == 0) or step == steps
-            if checkpoint is not None and due:
+            if evaluate is not None and _due(step, eval_every, steps):
+                _record_eval(model, evaluate, history, step)
+            if checkpoint is not None and _due(step, checkpoint_every, steps):
                 if rank == 0:
-                    _save(checkpoint, {"step": step, "model": model.state_dict(),
-                                       "optimizer": opt.state_dict(),
-                                       "history": asdict(history), **_rng_state()})
-                if world > 1:
-                    torch.distributed.barrier()  # nobody runs ahead of a checkpoint it may resume from
+                    ckpt.save(checkpoint, ckpt.snapshot(step, model, opt, asdict(history)))
+                ddp.barrier(world)  # nobody runs ahead of a checkpoint it may resume from
             bar.update(1)
             if step % 10 == 0 or step == steps:
                 bar.set_postfix(loss=f"{value:.4g}", refresh=False)

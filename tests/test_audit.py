@@ -59,9 +59,9 @@ def test_the_report_renders() -> None:
     report = audit(_circular_cnn(), torch.randn(1, 1, 6, 6), SYMS[:2], name="circular CNN")
     text = str(report)
     assert text.splitlines()[0] == "audit of circular CNN"
-    assert "translation" in text and "yes" in text and "no" in text
+    assert text.splitlines()[2].endswith("exact") and text.splitlines()[3].endswith("broken")
     page = report._repr_html_()
-    assert page.count("<tr>") == 3 and "✓ holds" in page and "✗ broken" in page
+    assert page.count("<tr>") == 3 and "✓ exact" in page and "✗ broken" in page
 
 
 def test_bad_requests_are_named() -> None:
@@ -88,7 +88,7 @@ def test_call_says_how_to_apply_a_model_of_several_arguments() -> None:
 def test_a_row_may_say_how_to_call_the_model() -> None:
     """One audit, two views of a transformer: per-token features (a row with its own call) and the
     pooled output (the default call); and the audit's call is the default for rows without one."""
-    from symlib.audit import token_symmetries
+    from symlib.data.sequences import symmetries as token_symmetries
     from symlib.layers.attention import TransformerClassifier
 
     torch.manual_seed(0)
@@ -106,10 +106,12 @@ def test_a_row_may_say_how_to_call_the_model() -> None:
     assert summed.holding() == ["token permutation (pooled)"]
 
 
-def test_catalogues_for_images_sets_and_graphs() -> None:
+def test_the_data_modules_catalogues_for_images_sets_and_graphs() -> None:
     from torch_geometric.data import Data
 
-    from symlib.audit import graph_symmetries, image_symmetries, set_symmetries
+    from symlib.data.graphs import symmetries as graph_symmetries
+    from symlib.data.images import symmetries as image_symmetries
+    from symlib.data.sets import symmetries as set_symmetries
 
     assert [s.name for s in image_symmetries(6)] == ["translation", "rotation by 90°"]
     assert [s.name for s in image_symmetries(6, 4)] == ["translation"]          # no 90° turn of 6×4
@@ -134,3 +136,53 @@ def test_errors_by_dtype_and_the_input_device() -> None:
     assert report.errors("float32")["translation"] == report["translation"].errors["float32"]
     with pytest.raises(KeyError, match="float16 was not audited"):
         report.errors(torch.float16)
+
+
+def test_verdicts_exact_approximate_broken() -> None:
+    """The row's verdict is the policy of symlib.equivariance: exact in every dtype, broken in some,
+    approximate otherwise; ``holds`` means exact."""
+    from symlib.equivariance import tolerance
+
+    x = torch.arange(1.0, 16.0, dtype=torch.float64).view(3, 5)
+    swap = torch.tensor([4, 1, 2, 3, 0])               # error of the nudge: 1e2 · tol32 · 0.089
+    perm = [Symmetry("permutation", Permutation(5, dim=1), Trivial(), elements=[swap])]
+    exact = audit(lambda v: v.sum(1), x, perm)
+    nudged = audit(lambda v: v.sum(1) + 1e2 * tolerance(torch.float32) * v[:, 0], x, perm)
+    broken = audit(lambda v: v[:, 0], x, perm)
+    assert [a["permutation"].verdict for a in (exact, nudged, broken)] == ["exact", "approximate", "broken"]
+    assert [a["permutation"].holds for a in (exact, nudged, broken)] == [True, False, False]
+    assert set(nudged["permutation"].verdicts.values()) == {"approximate"}
+    assert "approximate" in str(nudged) and "≈ approximate" in nudged._repr_html_()
+
+
+def test_the_catalogues_of_spins_molecules_and_proteins() -> None:
+    """Each data module's declared symmetries hold for a function that has them and fail for one
+    that lacks them."""
+    from symlib.data import molecules, proteins, spins
+    from symlib.geometry import frames_from_points
+    from symlib.layers.ipa import InvariantPointAttention
+
+    s = torch.tensor([[1.0, 1, 1, -1, 1, -1, 1, 1]] * 2)
+    s[1] = -s[1].roll(3)
+    f64 = [torch.float64]
+    assert audit(lambda c: spins.energy(c, h=0.0), s, spins.symmetries(8), dtypes=f64).holding() == [
+        "cyclic shift", "reversal", "spin flip"]
+    assert audit(spins.energy, s, spins.symmetries(8), dtypes=f64).holding() == ["cyclic shift", "reversal"]
+
+    mols = molecules.ring_molecules(4, sizes=(6,), seed=0)
+    x = (mols.pos, mols.types, mols.mask)
+    distances = lambda p, t, m: ((p[:, :, None] - p[:, None]).norm(dim=-1) * m[:, None]).sum(-1)  # noqa: E731
+    report = audit(distances, x, molecules.symmetries(), call=lambda f, v: f(*v))
+    assert report.holding() == ["rigid motion", "relabelling"]
+    height = audit(lambda p, t, m: p[..., 2] * m, x, molecules.symmetries(), call=lambda f, v: f(*v))
+    assert height.holding() == ["relabelling"] and height["rigid motion"].verdict == "broken"
+
+    torch.manual_seed(0)
+    backbone = proteins.random_backbone(6, generator=torch.Generator().manual_seed(0))
+    inputs = (torch.randn(6, 8, dtype=torch.float64), torch.randn(6, 6, 4, dtype=torch.float64),
+              *frames_from_points(backbone[:, 0], backbone[:, 1], backbone[:, 2]))
+    ipa = InvariantPointAttention(c_s=8, c_z=4)
+    assert audit(ipa, inputs, proteins.symmetries(), call=lambda m, v: m(*v)).holding() == ["rigid motion"]
+    frames = [proteins.symmetries(positions=True)[0]]
+    assert audit(lambda v: v[3], inputs, frames, dtypes=f64).holding() == ["rigid motion"]
+    assert audit(lambda v: v[3], inputs, proteins.symmetries(), dtypes=f64).holding() == []

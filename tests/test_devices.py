@@ -30,6 +30,7 @@ from symlib.data.graphs import erdos_renyi
 from symlib.data.molecules import ring_molecules
 from symlib.data.nbody import predict
 from symlib.data.proteins import random_backbone
+from symlib.geometry import frames_from_points
 from symlib.groups import Euclidean3d, GraphPermutation, Permutation, Product, Rot90, Trivial
 from symlib.layers.attention import TransformerClassifier
 from symlib.layers.breaking import AtomScorer
@@ -37,7 +38,7 @@ from symlib.layers.conv import RingCNN
 from symlib.layers.egnn import EGNN
 from symlib.layers.gconv import GCNN
 from symlib.layers.graphs import GNN
-from symlib.layers.ipa import InvariantPointAttention, frames_from_points
+from symlib.layers.ipa import InvariantPointAttention
 from symlib.layers.sets import DeepSets
 
 from helpers import assert_matches

@@ -2,8 +2,8 @@
 
 Every measurement runs in float32 and float64 (the ``dtype`` fixture of ``tests/conftest.py``) and is
 judged against :func:`symlib.equivariance.tolerance` of the function's output dtype. A function that is
-*not* equivariant must miss by more than ``helpers.BROKEN_FACTOR`` times that tolerance
-(``helpers.assert_broken``), so the tests cannot pass by a rounding accident in either direction.
+*not* equivariant must miss by more than :func:`symlib.equivariance.broken` (``helpers.assert_broken``),
+the book's one "broken" level, so the tests cannot pass by a rounding accident in either direction.
 """
 
 from __future__ import annotations
@@ -18,13 +18,18 @@ from torch import Tensor
 from torch_geometric.data import Data
 
 from symlib.equivariance import (
+    BROKEN,
+    EXACT32,
+    EXACT64,
     TOLERANCES,
     EquivarianceResult,
+    broken,
     equation_sides,
     equivariance_error,
     invariance_error,
     relative_error,
     tolerance,
+    verdict,
 )
 from symlib.groups import (
     CyclicShift1d,
@@ -38,7 +43,7 @@ from symlib.groups import (
     Trivial,
 )
 
-from helpers import BROKEN_FACTOR, assert_broken
+from helpers import assert_broken
 
 pytestmark = pytest.mark.usefixtures("single_threaded_torch")  # tiny tensors: see tests/conftest.py
 
@@ -119,7 +124,7 @@ def test_zero_padded_conv_error_lives_at_the_border(dtype: torch.dtype) -> None:
     assert mask.any(0).tolist() == [False, True, False, False] + [True] * 5 + [False]
     tol = tolerance(dtype)
     assert relative_error(f_gx[..., mask], g_fx[..., mask]) <= tol
-    assert relative_error(f_gx[..., ~mask], g_fx[..., ~mask]) > BROKEN_FACTOR * tol
+    assert relative_error(f_gx[..., ~mask], g_fx[..., ~mask]) > broken(dtype)
     # the same picture with circular padding: no error anywhere
     f_gx, g_fx = equation_sides(conv(dtype, "circular"), x, shifts, shifts, g)
     assert relative_error(f_gx, g_fx) <= tol
@@ -134,7 +139,7 @@ def test_equation_sides_output_element_defaults_to_input_element(dtype: torch.dt
     assert relative_error(f_gx, g_fx) <= tolerance(dtype)
     # acting on the output with another element shows up as an error
     f_gx, g_fx = equation_sides(torch.tanh, x, G, G, 2, 1)
-    assert relative_error(f_gx, g_fx) > BROKEN_FACTOR * tolerance(dtype)
+    assert relative_error(f_gx, g_fx) > broken(dtype)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -436,3 +441,30 @@ def test_a_product_of_trivial_actions_measures_invariance() -> None:
     both = Product(Trivial(), Trivial())
     result = equivariance_error(lambda z: (z.sum(-1), z.sum(-1)), x, CyclicShift1d(5), both)
     assert result.holds
+
+
+# --------------------------------------------------------------------------------------------------
+# the one tolerance policy
+
+
+def test_the_policy_has_three_verdicts_ordered_by_dtype() -> None:
+    assert (EXACT64, EXACT32, BROKEN) == (tolerance(torch.float64), tolerance(torch.float32), 1e-3)
+    for dtype in TOLERANCES:
+        assert tolerance(dtype) < broken(dtype)             # room for "approximate" in every dtype
+        assert verdict(0.0, dtype) == verdict(tolerance(dtype), dtype) == "exact"
+        assert verdict(tolerance(dtype) * 2, dtype) == "approximate"
+        assert verdict(broken(dtype), dtype) == "approximate"   # "broken" is strictly above
+        assert verdict(broken(dtype) * 2, dtype) == verdict(math.inf, dtype) == "broken"
+        assert verdict(math.nan, dtype) == "broken"              # a NaN never passes
+    assert broken(torch.float64) == broken(torch.float32) == BROKEN
+    assert broken(torch.bfloat16) > tolerance(torch.bfloat16)
+
+
+def test_a_result_carries_its_verdict(dtype: torch.dtype) -> None:
+    x = randn(4, 6, dtype=dtype)
+    shifts = CyclicShift1d(6)
+    assert equivariance_error(torch.tanh, x, shifts).verdict == "exact"
+    assert equivariance_error(lambda z: z * torch.arange(6), x, shifts, elements=[1]).verdict == "broken"
+    nudge = 1 + 10 * tolerance(dtype)       # more than rounding, far less than broken
+    assert invariance_error(lambda z: z.sum(-1) * (nudge if z[0, 0] != x[0, 0] else 1), x, shifts,
+                            elements=[1]).verdict == "approximate"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 import torch
 from torch_geometric.data import Batch, Data
@@ -9,10 +11,10 @@ from torch_geometric.data import Batch, Data
 from symlib.equivariance import equivariance_error
 from symlib.geometry import complete_graph
 from symlib.groups import Euclidean3d, GraphPermutation, Permutation, Product, Trivial
-from symlib.layers import count_parameters
+from symlib.layers import count_parameters, egnn
 from symlib.layers.egnn import EGNN, CoordinateGNN, EGNNLayer, LinearDynamics
 
-from helpers import assert_equivariant, assert_matches
+from helpers import assert_broken, assert_equivariant, assert_matches
 
 pytestmark = pytest.mark.usefixtures("single_threaded_torch")
 
@@ -64,7 +66,7 @@ def test_a_plain_mlp_on_coordinates_is_not_equivariant() -> None:
     data, group = _system(), Euclidean3d()
     f = lambda inputs: inputs[0] + mlp(torch.cat(inputs[:2], -1))  # noqa: E731
     act = Product(group, group.on_vectors(), Trivial())
-    assert equivariance_error(f, (data.pos, data.vel, data.charges), act, group).max > 1e-3
+    assert_broken(equivariance_error(f, (data.pos, data.vel, data.charges), act, group))
 
 
 def test_fresh_model_starts_close_to_inertial_motion() -> None:
@@ -111,7 +113,7 @@ def test_bad_inputs_are_named() -> None:
 def test_the_coordinate_gnn_baseline_is_permutation_but_not_rotation_equivariant() -> None:
     torch.manual_seed(0)
     model, data = CoordinateGNN(hidden=16, layers=2).double(), _system()
-    assert equivariance_error(model, data, GraphPermutation(5), Permutation(5, dim=0)).holds
+    assert_equivariant(model, data, GraphPermutation(5), Permutation(5, dim=0), dtype=torch.float64)
     group = Euclidean3d()
 
     def f(inputs: tuple) -> torch.Tensor:
@@ -120,7 +122,7 @@ def test_the_coordinate_gnn_baseline_is_permutation_but_not_rotation_equivariant
         return model(graph)
 
     act = Product(group, group.on_vectors(), Trivial())
-    assert equivariance_error(f, (data.pos, data.vel, data.charges), act, group).max > 1e-3
+    assert_broken(equivariance_error(f, (data.pos, data.vel, data.charges), act, group))
     out = model(Batch.from_data_list([data, _system(seed=4)]))
     assert out.shape == (10, 3) and torch.isfinite(out).all()
 
@@ -219,3 +221,29 @@ def test_neighbours_lists_every_other_node_and_dense_names_bad_shapes() -> None:
             other.dense(torch.randn(2, 5, 3), torch.randn(2, 5, 3), torch.randn(2, 5, 1))
         with pytest.raises(ValueError, match="at least 2 nodes"):
             other.dense(torch.randn(2, 1, 3), torch.randn(2, 1, 3), torch.randn(2, 1))
+
+
+def test_the_model_checks_its_inputs_once_and_its_layers_not_again() -> None:
+    """EGNN checks the graph once per call (not once more in each of its layers); a layer called on
+    its own checks, and an unchecked layer computes the same."""
+    model, data = _model(torch.float64), _system()
+    assert not any(layer.validate for layer in model.layers)
+    with mock.patch.object(egnn, "_check_graph", wraps=egnn._check_graph) as check:
+        model(data)
+    assert check.call_count == 1
+    bad = data.clone()
+    bad.edge_index = bad.edge_index.float()
+    with pytest.raises(ValueError, match=r"edge_index must be a long tensor \[2, E\]"):
+        model(bad)
+    layer = EGNNLayer(8, edge_dim=2).double()
+    assert layer.validate
+    h, x, v = (torch.randn(5, k, dtype=torch.float64) for k in (8, 3, 3))
+    attr = torch.randn(data.edge_index.shape[1], 2, dtype=torch.float64)
+    with mock.patch.object(egnn, "_check_graph", wraps=egnn._check_graph) as check:
+        checked = layer(h, x, v, data.edge_index, attr)
+        with pytest.raises(ValueError, match="velocities"):
+            layer(h, x, v[:, :2], data.edge_index, attr)
+        layer.validate = False
+        unchecked = layer(h, x, v, data.edge_index, attr)
+    assert check.call_count == 2
+    assert all(torch.equal(a, b) for a, b in zip(checked, unchecked))

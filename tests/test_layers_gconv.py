@@ -11,7 +11,7 @@ from symlib.groups import Dihedral4, OnFeatureMaps, Rot90
 from symlib.layers import count_parameters
 from symlib.layers.gconv import GCNN, GroupConv, LiftingConv, group_pool
 
-from helpers import assert_equivariant, assert_invariant, assert_matches
+from helpers import assert_broken, assert_equivariant, assert_invariant, assert_matches
 
 pytestmark = pytest.mark.usefixtures("single_threaded_torch")
 GROUPS = [("p4", Rot90()), ("p4m", Dihedral4())]
@@ -45,7 +45,7 @@ def test_a_plain_cnn_is_not_rotation_invariant() -> None:
     torch.manual_seed(0)
     conv = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1)).double()
     net = lambda x: conv(x).mean((-2, -1))  # noqa: E731
-    assert invariance_error(net, torch.randn(3, 2, 9, 9, dtype=torch.float64), Rot90()).max > 1e-3
+    assert_broken(invariance_error(net, torch.randn(3, 2, 9, 9, dtype=torch.float64), Rot90()))
 
 
 @pytest.mark.parametrize("group,base", GROUPS)
@@ -129,7 +129,7 @@ def test_gcnn_orientation_head_has_equivariant_features_but_is_not_invariant(gro
     x = torch.randn(4, 1, 8, 8, dtype=torch.float64)
     maps = OnFeatureMaps(base)
     assert_equivariant(net.features, x, base, maps, dtype=torch.float64)
-    assert invariance_error(net, x, base).max > 1e-3
+    assert_broken(invariance_error(net, x, base))
 
 
 def test_valid_padding_and_even_kernels_stay_equivariant() -> None:
@@ -148,7 +148,7 @@ def test_z2_is_an_ordinary_cnn() -> None:
     net = _gcnn("z2")
     assert net.order == 1
     assert [tuple(c.export().weight.shape) for c in net.convs] == [(3, 1, 3, 3), (4, 3, 3, 3)]
-    assert invariance_error(net, torch.randn(4, 1, 8, 8, dtype=torch.float64), Rot90()).max > 1e-3
+    assert_broken(invariance_error(net, torch.randn(4, 1, 8, 8, dtype=torch.float64), Rot90()))
 
 
 def test_half_the_channels_gives_about_the_same_parameters() -> None:

@@ -9,8 +9,9 @@ import torch
 
 from symlib.data.proteins import ANGLES, BONDS, random_backbone
 from symlib.equivariance import invariance_error, tolerance
+from symlib.geometry import check_rotations, frames_from_points
 from symlib.groups import Euclidean3d, Product, Trivial
-from symlib.layers.ipa import InvariantPointAttention, check_rotations, frames_from_points
+from symlib.layers.ipa import InvariantPointAttention
 
 from helpers import assert_invariant
 

@@ -29,3 +29,12 @@ def test_the_cnn_is_not_shift_invariant_but_sees_every_position() -> None:
     x = torch.randn(1, 40, requires_grad=True)
     model(x).sum().backward()
     assert (x.grad.abs() > 0).all()
+
+
+def test_the_default_sizes_are_mnist1ds() -> None:
+    """The layers take the sizes as arguments (layers never import data); the defaults are the data's."""
+    from symlib.data.mnist1d import LENGTH, NUM_CLASSES
+    from symlib.layers.mnist1d import cnn, mlp
+
+    signals = torch.zeros(2, LENGTH)
+    assert mlp()(signals).shape == cnn()(signals).shape == (2, NUM_CLASSES)

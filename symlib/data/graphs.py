@@ -21,7 +21,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["count_triangles", "cycle_graph", "distance_graphs", "erdos_renyi", "hop_distances"]
+from symlib.groups import GraphPermutation, Permutation, Trivial
+from symlib.symmetry import Symmetry
+
+__all__ = ["count_triangles", "cycle_graph", "distance_graphs", "erdos_renyi", "hop_distances",
+           "symmetries"]
 
 
 def _undirected(u: Tensor, v: Tensor, n: int) -> Tensor:
@@ -127,3 +131,10 @@ def distance_graphs(num_graphs: int, sizes: int | tuple[int, int] = (6, 10), *, 
         x[source] = torch.tensor([1.0, 0.0])
         graphs.append(Data(x=x, edge_index=edge_index, y=y))
     return graphs
+
+
+def symmetries(n: int, *, invariant: bool = False) -> list[Symmetry]:
+    """Relabelling the ``n`` nodes of a torch_geometric graph, as a row for :func:`symlib.audit.audit`:
+    node outputs ``[n, d]`` are relabelled alike (equivariance), or, with ``invariant``, a graph-level
+    output does not change."""
+    return [Symmetry("relabelling", GraphPermutation(n), Trivial() if invariant else Permutation(n))]

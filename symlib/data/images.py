@@ -12,6 +12,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from symlib.groups import CyclicShift2d, Rot90, Trivial
+from symlib.symmetry import Symmetry
+
+__all__ = ["PHOTOS", "photo", "symmetries"]
+
 PHOTOS = ("china.jpg", "flower.jpg")
 
 
@@ -41,3 +46,14 @@ def photo(size: int = 64, *, name: str = "china.jpg", gray: bool = True,
     if gray:
         img = img.mean(dim=1, keepdim=True)
     return img.to(dtype)
+
+
+def symmetries(height: int, width: int | None = None) -> list[Symmetry]:
+    """What a classifier of ``[B, C, H, W]`` images could be invariant to, as rows for
+    :func:`symlib.audit.audit`: cyclic translations (all ``H·W``) and rotations by 90° (square images
+    only)."""
+    width = height if width is None else width
+    rows = [Symmetry("translation", CyclicShift2d(height, width), Trivial())]
+    if height == width:
+        rows.append(Symmetry("rotation by 90°", Rot90(), Trivial()))
+    return rows

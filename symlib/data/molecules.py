@@ -47,9 +47,11 @@ from torch.utils.data import TensorDataset
 
 from symlib import portable
 from symlib.geometry import random_rotations
+from symlib.groups import Euclidean3d, Permutation, Product, Trivial
+from symlib.symmetry import Symmetry
 
 __all__ = ["BOND", "ELEMENTS", "FIELD", "MAX_ATOMS", "RingMolecules", "orbit_cap", "orbits",
-           "reactive_orbit", "regular_ring", "ring_molecules", "ring_symmetries"]
+           "reactive_orbit", "regular_ring", "ring_molecules", "ring_symmetries", "symmetries"]
 
 #: Bond length of the rings, in Å (about an aromatic C–C bond).
 BOND = 1.4
@@ -231,3 +233,13 @@ def orbit_cap(orbit_size: Tensor) -> float:
     if orbit_size.numel() == 0 or bool((orbit_size < 1).any()):
         raise ValueError("orbit sizes must be a non-empty tensor of positive integers")
     return float((1.0 / orbit_size.double()).mean())
+
+
+def symmetries(n: int = MAX_ATOMS) -> list[Symmetry]:
+    """What a per-atom scorer of padded molecules ``(pos [B, n, 3], types [B, n], mask [B, n]) →
+    scores [B, n]`` should respect, as rows for :func:`symlib.audit.audit` (apply the model with
+    ``call=lambda f, x: f(*x)``): a rigid motion, reflections included, moves the atoms and leaves
+    the scores (invariance); relabelling the atoms relabels the scores alike (equivariance)."""
+    e3, relabel = Euclidean3d(reflections=True), Permutation(n, dim=1)
+    return [Symmetry("rigid motion", Product(e3, Trivial(), Trivial()), Trivial()),
+            Symmetry("relabelling", Product(relabel, relabel, relabel), relabel)]

@@ -43,11 +43,11 @@ from torch import Tensor
 from torch.utils.data import TensorDataset
 
 from symlib import portable
-from symlib.audit import Symmetry
 from symlib.config import cache_dir
 from symlib.data.digests import DIGESTS, digest
 from symlib.geometry import complete_graph, random_rotations
 from symlib.groups import Euclidean3d, Permutation, Product, Trivial
+from symlib.symmetry import Symmetry
 
 DT = 1e-3
 SAMPLE_EVERY = 100

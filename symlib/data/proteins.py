@@ -17,6 +17,10 @@ import torch
 from torch import Tensor
 
 from symlib import portable
+from symlib.groups import Euclidean3d, Product, Trivial
+from symlib.symmetry import Symmetry
+
+__all__ = ["ANGLES", "BONDS", "REGIONS", "random_backbone", "symmetries"]
 
 BONDS = {"N-CA": 1.458, "CA-C": 1.525, "C-N": 1.329}                  # Å
 ANGLES = {"N-CA-C": 111.2, "CA-C-N": 116.2, "C-N-CA": 121.7}           # degrees
@@ -69,3 +73,14 @@ def random_backbone(num_residues: int, *, generator: torch.Generator, helix_frac
         atoms.append(_place(atoms[-3], atoms[-2], atoms[-1], BONDS["N-CA"], ANGLES["C-N-CA"], omega))
         atoms.append(_place(atoms[-3], atoms[-2], atoms[-1], BONDS["CA-C"], ANGLES["N-CA-C"], phi))
     return torch.stack(atoms).reshape(num_residues, 3, 3).to(dtype)
+
+
+def symmetries(*, positions: bool = False) -> list[Symmetry]:
+    """Moving a protein rigidly, as a row for :func:`symlib.audit.audit` of a model of ``(s, z, R, t)``
+    (residue features ``[n, c_s]``, pair features ``[n, n, c_z]``, frames ``R [n, 3, 3]`` and
+    ``t [n, 3]``): a proper rigid motion ``(Q, u)`` turns every frame, ``R_i ↦ Q R_i`` and
+    ``t_i ↦ Q t_i + u``, and leaves the features. Outputs that are features should not change
+    (invariance); with ``positions``, outputs ``[n, 3]`` that are positions should move alike."""
+    se3 = Euclidean3d()
+    moved = Product(Trivial(), Trivial(), se3.on_rotations(), se3)
+    return [Symmetry("rigid motion", moved, se3 if positions else Trivial())]

@@ -32,8 +32,11 @@ import torch
 from torch import Tensor
 from torch.utils.data import TensorDataset
 
-__all__ = ["NOUNS", "VERBS", "Sentences", "agent_sentences", "decode", "encode", "order_blind_cap",
-           "split_by_multiset"]
+from symlib.groups import Permutation, Trivial
+from symlib.symmetry import Call, Symmetry
+
+__all__ = ["NOUNS", "Sentences", "VERBS", "agent_sentences", "decode", "encode", "order_blind_cap",
+           "split_by_multiset", "symmetries"]
 
 NOUNS = ("dog", "man", "cat", "woman", "horse", "child", "bird", "farmer", "fox", "teacher",
          "goat", "doctor", "wolf", "baker", "owl", "pilot")
@@ -118,3 +121,14 @@ def encode(sentence: str, vocab: tuple[str, ...]) -> Tensor:
 def decode(tokens: Tensor, vocab: tuple[str, ...]) -> str:
     """Tokens ``[L]`` → ``"dog bites man"``."""
     return " ".join(vocab[int(t)] for t in tokens)
+
+
+def symmetries(n: int, *, features: Call | None = None) -> list[Symmetry]:
+    """Permuting the ``n`` tokens of ``[B, n]`` sequences, as rows for :func:`symlib.audit.audit`: the
+    pooled output should not change; with ``features(model, tokens)`` (per-token features
+    ``[B, n, d]``), those should be permuted alike."""
+    perm = Permutation(n, dim=1)
+    rows = [Symmetry("token permutation (pooled)", perm, Trivial())]
+    if features is not None:
+        rows.insert(0, Symmetry("token permutation (features)", perm, call=features))
+    return rows

@@ -23,8 +23,10 @@ import torch
 from torch import Tensor
 
 from symlib.data.digits import shuffled
+from symlib.groups import Permutation, Trivial
+from symlib.symmetry import Symmetry
 
-__all__ = ["SPLITS", "TRAIN_IMAGES", "digit_sets", "digits", "flatten"]
+__all__ = ["SPLITS", "TRAIN_IMAGES", "digit_sets", "digits", "flatten", "symmetries"]
 
 #: Images in the training pool; the remaining 797 of the 1,797 form the test pool.
 TRAIN_IMAGES = 1_000
@@ -84,3 +86,9 @@ def flatten(sets: Sequence) -> tuple[Tensor, Tensor, Tensor]:
         raise ValueError("flatten needs at least one set")
     b = Batch.from_data_list(list(sets))
     return b.x, b.batch, b.y
+
+
+def symmetries(n: int) -> list[Symmetry]:
+    """What a function of one set of ``n`` elements ``[n, d]`` could be invariant to, as rows for
+    :func:`symlib.audit.audit`: reordering."""
+    return [Symmetry("permutation", Permutation(n), Trivial())]

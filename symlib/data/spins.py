@@ -23,6 +23,11 @@ import torch
 from torch import Tensor
 from torch.utils.data import TensorDataset
 
+from symlib.groups import CyclicShift1d, Reversal, SignFlip, Trivial
+from symlib.symmetry import Symmetry
+
+__all__ = ["COUPLINGS", "configurations", "dataset", "energy", "odd_part", "symmetries"]
+
 COUPLINGS = {"j1": 1.0, "j2": -0.5, "h": 0.3}
 
 
@@ -61,3 +66,13 @@ def dataset(num: int, length: int = 16, *, seed: int = 0, **couplings: float) ->
         raise ValueError(f"unknown couplings {sorted(unknown)}: expected some of {sorted(COUPLINGS)}")
     s = configurations(num, length, generator=torch.Generator().manual_seed(seed))
     return TensorDataset(s, energy(s, **couplings))
+
+
+def symmetries(length: int) -> list[Symmetry]:
+    """The candidate symmetries of a function of ring configurations ``[N, length]`` (an energy), as
+    rows for :func:`symlib.audit.audit`: cyclic shifts and reversal (the ring's; :func:`energy` has
+    both for any couplings) and the spin flip ``s ↦ −s`` (the energy's only when ``h = 0``); all
+    invariances."""
+    return [Symmetry("cyclic shift", CyclicShift1d(length), Trivial()),
+            Symmetry("reversal", Reversal(), Trivial()),
+            Symmetry("spin flip", SignFlip(), Trivial())]

@@ -72,7 +72,9 @@ class AtomScorer(nn.Module):
         noise: standard deviation (Å) of Gaussian noise added to the positions on every call,
             unless ``forward`` is given the noise explicitly.
 
-    Shapes: see the module docstring.
+    Shapes: see the module docstring. The inputs are checked once per call, by the model; its
+    layers (:class:`~symlib.layers.egnn.EGNNLayer`) are built with ``validate = False``: they
+    only see the graph the model builds.
     """
 
     def __init__(self, types: int = 2, hidden: int = 32, layers: int = 3, *, field: bool = False,
@@ -84,6 +86,8 @@ class AtomScorer(nn.Module):
         self.embed = nn.Embedding(types, hidden)
         self.field_embed = nn.Linear(1, hidden, bias=False) if field else None
         self.layers = nn.ModuleList(EGNNLayer(hidden) for _ in range(layers))
+        for layer in self.layers:
+            layer.validate = False                      # forward checks the inputs, once
         self.readout = mlp([hidden, hidden, 1], activation=nn.SiLU)
 
     def forward(self, pos: Tensor, types: Tensor, mask: Tensor, field: Tensor | None = None,

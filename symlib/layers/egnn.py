@@ -29,6 +29,10 @@ on node ``i`` alone. ``benchmarks/bench_egnn.py`` measures the two side by side.
 
 Graphs use torch_geometric's convention: ``edge_index [2, E]`` with messages flowing from
 ``edge_index[0]`` (``j``) to ``edge_index[1]`` (``i``); several graphs are batched as one disjoint graph.
+
+**Validation at the boundary** (as in :mod:`symlib.layers.sets`): a model checks its inputs once
+per call; the layers it owns (:class:`EGNNLayer`) are built with ``validate = False`` and do not
+check them again, while a layer called on its own (``validate = True``, the default) does.
 """
 
 from __future__ import annotations
@@ -77,7 +81,16 @@ class EGNNLayer(nn.Module):
 
     Shapes: ``h [N, F]``, ``x [N, 3]``, ``v [N, 3]``, ``edge_index [2, E]``, ``edge_attr [E, edge_dim]``
     → ``(h', x', v')`` with the same shapes.
+
+    Attributes:
+        validate: check the shapes of ``h``, ``x``, ``v`` and ``edge_index`` at every call of
+            :meth:`forward` (the default). A model that owns the layer and has checked its own
+            inputs (:class:`EGNN`, :class:`~symlib.layers.breaking.AtomScorer`) sets it to ``False``.
+            ``edge_attr`` is checked against ``edge_dim`` either way, and :meth:`dense` always checks.
     """
+
+    #: check the inputs at every call; an owning model that has checked them sets it to False
+    validate: bool = True
 
     def __init__(self, hidden: int, edge_dim: int = 0, *, update_features: bool = True) -> None:
         super().__init__()
@@ -93,10 +106,11 @@ class EGNNLayer(nn.Module):
 
     def forward(self, h: Tensor, x: Tensor, v: Tensor, edge_index: Tensor,
                 edge_attr: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
-        _check_graph(h, x, edge_index)
-        if v.shape != x.shape:
-            raise ValueError(f"velocities must have the coordinates' shape {tuple(x.shape)}, "
-                             f"got {tuple(v.shape)}")
+        if self.validate:
+            _check_graph(h, x, edge_index)
+            if v.shape != x.shape:
+                raise ValueError(f"velocities must have the coordinates' shape {tuple(x.shape)}, "
+                                 f"got {tuple(v.shape)}")
         j, i = edge_index
         rel = x[i] - x[j]                                              # [E, 3], equivariant
         inputs = [h[i], h[j], rel.square().sum(-1, keepdim=True)]       # invariant
@@ -187,6 +201,8 @@ class EGNN(nn.Module):
         self.embed = nn.Linear(1, hidden)
         self.layers = nn.ModuleList(EGNNLayer(hidden, edge_dim=2, update_features=k < layers - 1)
                                     for k in range(layers))
+        for layer in self.layers:
+            layer.validate = False                      # forward checks the inputs, once
 
     def forward(self, data: Data) -> Tensor:
         x, v, q, edge_index = _particles(data, "EGNN")

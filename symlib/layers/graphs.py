@@ -17,6 +17,11 @@ along which ``u`` sends a message to ``v`` (an undirected graph lists both direc
 graphs is their disjoint union with ``batch [N]`` naming each node's graph, as built by
 ``Batch.from_data_list``. A node without neighbours aggregates to zeros (for all three
 aggregations, as in torch_geometric).
+
+**Validation at the boundary** (as in :mod:`symlib.layers.sets`): :func:`check_graph` reads the
+values of ``edge_index`` and ``batch``, which on a GPU waits for the device. A model checks its
+inputs once per call; the layers it owns (:class:`MessagePassingLayer`) have ``validate = False``
+and do not check them again, while a layer called on its own (``validate = True``, the default) does.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from torch_geometric.nn import MessagePassing
 from torch_geometric.utils import scatter
 
 from symlib.layers import mlp
-from symlib.layers.sets import REDUCTIONS, check_sets, pool, to_padded
+from symlib.layers.sets import REDUCTIONS, _pool, _to_padded, check_sets
 
 __all__ = ["GNN", "AdjacencyMLP", "MessagePassingLayer", "check_graph"]
 
@@ -62,7 +67,14 @@ class MessagePassingLayer(MessagePassing):
     Shapes: ``x [N, in_features]``, ``edge_index [2, E]`` → ``[N, out_features]``.
     Parameters: ``phi`` (the message function, ``in → out``) and ``lin`` (the update,
     ``in + out → out``): the same for every node and every edge, whatever the graph's size.
+
+    Attributes:
+        validate: check ``x`` and ``edge_index`` at every call (:func:`check_graph`; the default).
+            :class:`GNN` sets it to ``False`` on its layers, having checked its own inputs.
     """
+
+    #: check the inputs at every call; an owning model that has checked them sets it to False
+    validate: bool = True
 
     def __init__(self, in_features: int, out_features: int, *, aggr: str = "sum") -> None:
         if aggr not in REDUCTIONS:
@@ -73,7 +85,8 @@ class MessagePassingLayer(MessagePassing):
         self.lin = nn.Linear(in_features + out_features, out_features)
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
-        check_graph(x, edge_index, features=self.in_features, who=type(self).__name__)
+        if self.validate:
+            check_graph(x, edge_index, features=self.in_features, who=type(self).__name__)
         return self.propagate(edge_index, x=x)          # message → aggregate → update
 
     def message(self, x_j: Tensor) -> Tensor:
@@ -103,6 +116,9 @@ class GNN(nn.Module):
 
     Shapes: ``x [N, in_features]``, ``edge_index [2, E]``, ``batch [N]`` (optional: one graph) →
     ``[N, out_features]`` or ``[B, out_features]``.
+
+    The inputs are checked once per call (:func:`check_graph`), by the model: its layers are built
+    with ``validate = False``, since the encoder keeps ``N`` and ``edge_index`` is passed unchanged.
     """
 
     def __init__(self, in_features: int, out_features: int, *, hidden: int = 32, layers: int = 3,
@@ -113,6 +129,8 @@ class GNN(nn.Module):
         self.in_features, self.pool = in_features, pool
         self.encoder = nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU())
         self.layers = nn.ModuleList(MessagePassingLayer(hidden, hidden, aggr=aggr) for _ in range(layers))
+        for layer in self.layers:
+            layer.validate = False                      # forward checks the inputs, once
         self.readout = mlp([hidden, hidden, out_features])
 
     def forward(self, x: Tensor, edge_index: Tensor, batch: Tensor | None = None) -> Tensor:
@@ -121,7 +139,7 @@ class GNN(nn.Module):
         for layer in self.layers:
             h = layer(h, edge_index)
         if self.pool is not None:
-            h = pool(h, batch, self.pool, num_sets=b)
+            h = _pool(h, batch, self.pool, b)
         return self.readout(h)
 
 
@@ -145,7 +163,7 @@ class AdjacencyMLP(nn.Module):
         b = check_graph(x, edge_index, batch, features=self.in_features, who=type(self).__name__)
         if batch is None:
             batch = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
-        feats, position = to_padded(x, batch, self.max_nodes, num_sets=b)        # [B, n, F]
+        feats, position = _to_padded(x, batch, self.max_nodes, b)               # [B, n, F]
         adj = x.new_zeros(b, self.max_nodes, self.max_nodes)
         u, v = edge_index
         adj[batch[u], position[u], position[v]] = 1.0

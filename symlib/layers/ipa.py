@@ -30,32 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from symlib.equivariance import tolerance
-
-
-def frames_from_points(x1: Tensor, x2: Tensor, x3: Tensor) -> tuple[Tensor, Tensor]:
-    """Backbone frames by Gram–Schmidt (AlphaFold 2, Algorithm 21): origin at ``x2`` (the Cα atom),
-    first axis towards ``x3`` (C), second axis in the plane of ``x1`` (N). ``[..., 3]`` each →
-    ``(R [..., 3, 3], t [..., 3])`` with ``R`` a rotation (columns are the local axes)."""
-    e1 = F.normalize(x3 - x2, dim=-1)
-    u = x1 - x2
-    e2 = F.normalize(u - (e1 * u).sum(-1, keepdim=True) * e1, dim=-1)
-    e3 = torch.cross(e1, e2, dim=-1)
-    return torch.stack([e1, e2, e3], dim=-1), x2
-
-
-def check_rotations(r: Tensor) -> None:
-    """Raise ``ValueError`` unless every ``[..., 3, 3]`` matrix in ``r`` is a rotation (RᵀR = I, det +1)."""
-    if r.shape[-2:] != (3, 3):
-        raise ValueError(f"rotations must be [..., 3, 3], got {tuple(r.shape)}")
-    tol = 1e3 * tolerance(r.dtype) if r.is_floating_point() else 0.0
-    eye = torch.eye(3, dtype=r.dtype, device=r.device)
-    with torch.autocast(r.device.type, enabled=False):     # checked in r's own dtype, also under autocast
-        gram = r.transpose(-1, -2) @ r
-    if not torch.allclose(gram, eye.expand_as(r), atol=tol):
-        raise ValueError("frames are not rotations: RᵀR differs from the identity")
-    if (torch.linalg.det(r) <= 0).any():
-        raise ValueError("frames are not rotations: a determinant is negative (a reflection)")
+from symlib.geometry import check_rotations
 
 
 class InvariantPointAttention(nn.Module):

@@ -9,14 +9,14 @@ them at the paper's settings. Both take signals ``[N, 40]`` and return class sco
   padding 1: lengths 40 → 19 → 10 → 5), ReLUs, and a linear classifier on the ``25 × 5`` features:
   5,210 parameters.
 
-They are plain ``nn.Sequential`` stacks, so ``print(mlp())`` shows every layer.
+They are plain ``nn.Sequential`` stacks, so ``print(mlp())`` shows every layer. The sizes are
+MNIST-1D's (``symlib.data.mnist1d.LENGTH`` and ``NUM_CLASSES``), as arguments: layers never import
+data.
 """
 
 from __future__ import annotations
 
 from torch import Tensor, nn
-
-from symlib.data.mnist1d import LENGTH, NUM_CLASSES
 
 __all__ = ["Residual", "cnn", "mlp"]
 
@@ -32,18 +32,19 @@ class Residual(nn.Module):
         return x + self.f(x)
 
 
-def mlp(hidden: int = 100) -> nn.Sequential:
-    """The MNIST-1D MLP: ``[N, 40]`` → ``[N, 10]``, two hidden layers, the second residual."""
-    return nn.Sequential(nn.Linear(LENGTH, hidden), nn.ReLU(),
+def mlp(hidden: int = 100, *, length: int = 40, num_classes: int = 10) -> nn.Sequential:
+    """The MNIST-1D MLP: ``[N, length]`` → ``[N, num_classes]``, two hidden layers, the second residual."""
+    return nn.Sequential(nn.Linear(length, hidden), nn.ReLU(),
                          Residual(nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU())),
-                         nn.Linear(hidden, NUM_CLASSES))
+                         nn.Linear(hidden, num_classes))
 
 
-def cnn(channels: int = 25) -> nn.Sequential:
-    """The MNIST-1D CNN: ``[N, 40]`` → ``[N, 1, 40]`` → three stride-2 convolutions → ``[N, 10]``."""
+def cnn(channels: int = 25, *, num_classes: int = 10) -> nn.Sequential:
+    """The MNIST-1D CNN: ``[N, 40]`` → ``[N, 1, 40]`` → three stride-2 convolutions → ``[N, 10]``
+    (the classifier reads the ``25 × 5`` features of a length-40 signal)."""
     return nn.Sequential(
-        nn.Unflatten(1, (1, LENGTH)),                                          # [N, 1, 40]
+        nn.Unflatten(1, (1, 40)),                                              # [N, 1, 40]
         nn.Conv1d(1, channels, 5, stride=2, padding=1), nn.ReLU(),             # [N, C, 19]
         nn.Conv1d(channels, channels, 3, stride=2, padding=1), nn.ReLU(),      # [N, C, 10]
         nn.Conv1d(channels, channels, 3, stride=2, padding=1), nn.ReLU(),      # [N, C, 5]
-        nn.Flatten(), nn.Linear(channels * 5, NUM_CLASSES))                    # [N, 10]
+        nn.Flatten(), nn.Linear(channels * 5, num_classes))                    # [N, 10]

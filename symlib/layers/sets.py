@@ -26,6 +26,14 @@ of a set (in row order) is its element ``k``.
 
 Inputs are checked: :func:`check_sets` raises ``ValueError`` naming what is wrong (a ``batch`` of
 the wrong length, dtype or sign, a wrong feature size).
+
+**Validation at the boundary.** Checking a ``batch`` reads its values (``batch.min()``,
+``batch.max()``), which on a GPU waits for the device. So a model checks its inputs once, at its
+own ``forward``, and the layers inside it do not check them again: :class:`EquivariantSetLayer`
+(like every layer of the library that a model may own) has a plain attribute ``validate``, ``True``
+by default, so that a layer called on its own checks its inputs; a model that owns such a layer
+sets ``layer.validate = False`` when it builds it, and checks its own inputs instead. Pooling inside
+a model uses the unchecked :func:`_pool`; the public :func:`pool` and :func:`to_padded` check.
 """
 
 from __future__ import annotations
@@ -84,6 +92,22 @@ def check_sets(x: Tensor, batch: Tensor | None = None, *, features: int | None =
     return hi + 1 if num_sets is None else num_sets
 
 
+def _num_sets(batch: Tensor | None, num_sets: int | None) -> int:
+    """The number of sets ``B`` of a batch already checked (no checks: see :func:`check_sets`)."""
+    if batch is None:
+        return 1
+    if num_sets is not None:
+        return num_sets
+    return int(batch.max()) + 1 if batch.numel() else 0
+
+
+def _pool(x: Tensor, batch: Tensor | None, reduce: str, num_sets: int) -> Tensor:
+    """:func:`pool` without checks, for inputs a model has checked: ``[N, F]`` → ``[num_sets, F]``."""
+    if batch is None:
+        batch = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
+    return scatter(x, batch, dim=0, dim_size=num_sets, reduce=reduce)
+
+
 def pool(x: Tensor, batch: Tensor | None = None, reduce: str = "sum", *,
          num_sets: int | None = None) -> Tensor:
     """Pool the elements of each set: ``[N, F]`` → ``[B, F]``, with ``reduce`` in sum, mean, max.
@@ -92,9 +116,7 @@ def pool(x: Tensor, batch: Tensor | None = None, reduce: str = "sum", *,
     """
     _check_reduce(reduce)
     b = check_sets(x, batch, num_sets=num_sets, who="pool")
-    if batch is None:
-        batch = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
-    return scatter(x, batch, dim=0, dim_size=b, reduce=reduce)
+    return _pool(x, batch, reduce, b)
 
 
 class EquivariantSetLayer(nn.Module):
@@ -105,7 +127,15 @@ class EquivariantSetLayer(nn.Module):
     feature in and out and ``reduce="sum"`` it is ``λ x_i + γ Σ_j x_j + b``: the weight matrix
     ``λ I + γ 1 1ᵀ`` that solving the permutation constraint gives (see :mod:`symlib.solve`).
     With ``mean`` or ``max`` the pooled term is rescaled or nonlinear, still equivariant.
+
+    Attributes:
+        validate: check the inputs at every call (:func:`check_sets`; the default). A model that
+            owns the layer and has checked its own inputs sets it to ``False``: the layer then
+            trusts ``x`` and ``batch`` and reads no values of ``batch`` beyond what it needs.
     """
+
+    #: check the inputs at every call; an owning model that has checked them sets it to False
+    validate: bool = True
 
     def __init__(self, in_features: int, out_features: int, *, reduce: str = "sum",
                  bias: bool = True) -> None:
@@ -116,8 +146,11 @@ class EquivariantSetLayer(nn.Module):
         self.gamma = nn.Linear(in_features, out_features, bias=False)
 
     def forward(self, x: Tensor, batch: Tensor | None = None, *, num_sets: int | None = None) -> Tensor:
-        b = check_sets(x, batch, features=self.in_features, num_sets=num_sets, who=type(self).__name__)
-        pooled = pool(x, batch, self.reduce, num_sets=b)                    # [B, in]
+        if self.validate:
+            b = check_sets(x, batch, features=self.in_features, num_sets=num_sets, who=type(self).__name__)
+        else:
+            b = _num_sets(batch, num_sets)
+        pooled = _pool(x, batch, self.reduce, b)                            # [B, in]
         index = batch if batch is not None else torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
         return self.lam(x) + self.gamma(pooled)[index]                     # [N, out]
 
@@ -151,7 +184,7 @@ class DeepSets(nn.Module):
 
     def forward(self, x: Tensor, batch: Tensor | None = None, *, num_sets: int | None = None) -> Tensor:
         b = check_sets(x, batch, features=self.in_features, num_sets=num_sets, who=type(self).__name__)
-        return self.rho(pool(self.phi(x), batch, self.reduce, num_sets=b))
+        return self.rho(_pool(self.phi(x), batch, self.reduce, b))
 
     def extra_repr(self) -> str:
         return f"reduce={self.reduce!r}"
@@ -169,6 +202,11 @@ def to_padded(x: Tensor, batch: Tensor | None, max_size: int, *,
         ValueError: a set has more than ``max_size`` elements (or the batch is malformed).
     """
     b = check_sets(x, batch, num_sets=num_sets, who="to_padded")
+    return _to_padded(x, batch, max_size, b)
+
+
+def _to_padded(x: Tensor, batch: Tensor | None, max_size: int, b: int) -> tuple[Tensor, Tensor]:
+    """:func:`to_padded` of ``b`` sets a model has checked (the size limit is still checked)."""
     if batch is None:
         batch = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
     counts = torch.bincount(batch, minlength=b)
@@ -200,8 +238,8 @@ class PaddedMLP(nn.Module):
         self.net = mlp([max_size * in_features] + [hidden] * layers + [out_features])
 
     def forward(self, x: Tensor, batch: Tensor | None = None, *, num_sets: int | None = None) -> Tensor:
-        check_sets(x, batch, features=self.in_features, num_sets=num_sets, who=type(self).__name__)
-        padded, _ = to_padded(x, batch, self.max_size, num_sets=num_sets)
+        b = check_sets(x, batch, features=self.in_features, num_sets=num_sets, who=type(self).__name__)
+        padded, _ = _to_padded(x, batch, self.max_size, b)
         return self.net(padded.flatten(1))
 
     def extra_repr(self) -> str:
