@@ -2,7 +2,8 @@
 against eager float32 on the same model, through ``fit`` itself.
 
 Two models: Cohen & Welling's P4CNN (:class:`~symlib.layers.gconv.GCNN`, p4, 10 channels, rotated-MNIST
-sized inputs) and the N-body :class:`~symlib.layers.egnn.EGNN`. For each setting:
+sized inputs) and the N-body :class:`~symlib.layers.egnn.EGNN` (its forward on ``[B, n, 3]`` tensors,
+trained with :func:`symlib.data.nbody.loss`). For each setting:
 
 * time per step: a first ``fit`` call of a few steps warms up (and compiles: its time, less those
   steps, is reported as the start-up cost), then ``fit`` calls of ``steps`` steps on the same model
@@ -27,7 +28,7 @@ import torch.nn.functional as F
 from torch.utils.data import TensorDataset
 
 from benchmarks.common import Row, _timer, sync
-from symlib.data.nbody import predict
+from symlib.data import nbody
 from symlib.equivariance import equivariance_error, invariance_error
 from symlib.groups import Euclidean3d, Product, Rot90, Trivial
 from symlib.layers.egnn import EGNN
@@ -64,14 +65,10 @@ def _problems(device: torch.device) -> dict[str, tuple]:
     def egnn_error(model, wrap):
         def f(inputs):
             p, v, q = inputs
-            return (predict(wrap(model), p, v, q) - p).float()
+            return (wrap(model)(p, v, q) - p).float()
         with torch.no_grad():
             act = Product(se3, se3.on_vectors(), Trivial())
             return equivariance_error(f, sample, act, se3.on_vectors(), elements=elements).max
-
-    def egnn_loss(model, batch):
-        p, v, q, t = batch
-        return F.mse_loss(predict(model, p, v, q), t)
 
     return {
         "P4CNN (GCNN p4, 6×10 ch), batch " + ("128" if cuda else "32"):
@@ -79,7 +76,8 @@ def _problems(device: torch.device) -> dict[str, tuple]:
              TensorDataset(images, labels), lambda m, b: F.cross_entropy(m(b[0]), b[1]),
              128 if cuda else 32, gcnn_error),
         "EGNN (4 × 64), batch 100 systems":
-            (lambda: EGNN(64, 4), TensorDataset(pos, vel, charges, target), egnn_loss, 100, egnn_error),
+            (lambda: EGNN(64, 4), TensorDataset(pos, vel, charges, target), nbody.loss, 100,
+             egnn_error),
     }
 
 

@@ -57,6 +57,7 @@ def main() -> None:
     models = {}
     for path in sorted((ROOT / "checkpoints" / "reproduce").glob("nbody-authors-*-300000.pt")):
         _, _, name, seed, _ = path.stem.split("-")
+        reproduce.unwrap_checkpoint(path)
         net = reproduce.nbody_model(name)
         net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["model"])
         with torch.no_grad():

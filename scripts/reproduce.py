@@ -28,9 +28,10 @@ runs it) and L2 weight decay ``1e-12``, batches of 100,
 10,000 epochs (300,000 steps), the validation and test MSE after every fifth epoch, and the test MSE
 at the lowest validation MSE reported. Models: :class:`~symlib.layers.egnn.EGNN`, the authors' GNN
 (:class:`~symlib.layers.egnn.CoordinateGNN` with ``predict="positions"``) and their Linear
-(:class:`~symlib.layers.egnn.LinearDynamics`), each through its dense path (``.dense``, the same
-function as the graph path, measured faster in ``benchmarks/bench_egnn.py``), compiled with
-``torch.compile`` unless ``--no-compile``. A model takes hours per seed on one core, so ``--models``
+(:class:`~symlib.layers.egnn.LinearDynamics`), each called as ``model(pos, vel, charges)`` (their one
+forward: each system a complete graph as dense tensors, equal to the EGNN layers' graph path and
+measured faster in ``benchmarks/bench_egnn.py``), compiled with ``torch.compile`` unless
+``--no-compile``. A model takes hours per seed on one core, so ``--models``
 and ``--seeds`` run some of them: at the same settings, their runs join ``results/nbody.json`` (a seed
 run again replaces its old run; other models and seeds are kept), each seed with its own provenance.
 ``--data authors`` trains and tests on the authors' own initial conditions and frames instead of this
@@ -108,26 +109,28 @@ NBODY_DATA = {"symlib": "nbody", "authors": "nbody-authors"}
 
 
 def nbody_model(name: str):
-    """A Table 2 model wrapped so that ``forward(pos, vel, charges)`` is its dense path."""
-    from torch import nn
-
+    """A Table 2 model at the paper's sizes: ``model(pos, vel, charges) -> positions``."""
     from symlib.layers.egnn import EGNN, CoordinateGNN, LinearDynamics
-
-    class Dense(nn.Module):
-        """``forward`` = ``model.dense`` (``torch.compile`` compiles ``forward``)."""
-
-        def __init__(self, model: nn.Module) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(self, pos, vel, charges):
-            return self.model.dense(pos, vel, charges)
 
     width, depth = NBODY_SETTINGS["hidden"], NBODY_SETTINGS["layers"]
     make = {"EGNN": lambda: EGNN(width, depth),
             "GNN": lambda: CoordinateGNN(width, depth, predict="positions"),
             "Linear": LinearDynamics}[name]
-    return Dense(make())
+    return make()
+
+
+def unwrap_checkpoint(path: Path) -> None:
+    """Checkpoints written before the N-body models had one forward hold the model inside a ``Dense``
+    wrapper (state keys ``model.…``); rewrite such a file once, atomically, without the prefix, so
+    that it resumes into the model itself. The weights, optimizer state and RNG are unchanged."""
+    import torch
+
+    from symlib import checkpoint
+
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if state["model"] and all(k.startswith("model.") for k in state["model"]):
+        state["model"] = {k.removeprefix("model."): v for k, v in state["model"].items()}
+        checkpoint.save(path, state)
 
 
 def nbody_run(model: str, seed: int, steps: int, checkpoints: str | None, compile: bool,
@@ -168,17 +171,20 @@ def nbody_run(model: str, seed: int, steps: int, checkpoints: str | None, compil
 
     name = f"{NBODY_DATA[data]}-{model}-{seed}-{steps}.pt"
     checkpoint = None if checkpoints is None else Path(checkpoints) / name
-    resumed = (torch.load(checkpoint, map_location="cpu", weights_only=True)["step"]
-               if checkpoint is not None and checkpoint.exists() else 0)
+    resumed = 0
+    if checkpoint is not None and checkpoint.exists():
+        unwrap_checkpoint(checkpoint)
+        resumed = torch.load(checkpoint, map_location="cpu", weights_only=True)["step"]
     start = time.perf_counter()
     _, history = train(lambda: nbody_model(model), lambda m, b: F.mse_loss(m(*b[:3]), b[3]), train_set,
                        seed=seed, steps=steps, batch_size=s["batch_size"], optimizer=adam, device="cpu",
                        amp=False, compile=compile, evaluate=evaluate,
                        eval_every=s["eval_every_epochs"] * NBODY_BATCHES_PER_EPOCH,
                        checkpoint=checkpoint, checkpoint_every=15_000)
-    best = min(history.evals, key=lambda r: r["valid"])
+    best = {key: history.best(key, by="valid") for key in ("test", "test_se", "test_stable", "step")}
     return {"model": model, "seed": seed, "test_mse": best["test"], "test_se": best["test_se"],
-            "stable_test_mse": best["test_stable"], "best_epoch": best["step"] // NBODY_BATCHES_PER_EPOCH,
+            "stable_test_mse": best["test_stable"],
+            "best_epoch": int(best["step"]) // NBODY_BATCHES_PER_EPOCH,
             "final_test_mse": history.final("test"),
             "seconds": time.perf_counter() - start, "resumed_at_step": resumed}
 

@@ -2,7 +2,8 @@
 of each system in a batch, rotations about the z axis, and frames.
 
 * :func:`random_rotations` — ``[num, 3, 3]`` rotations, uniform (Haar) on SO(3);
-* :func:`complete_graph` — ``edge_index`` connecting every pair of nodes within each of ``B`` systems;
+* :func:`complete_graph` — ``edge_index`` connecting every pair of nodes within each of ``B`` systems,
+  and :func:`neighbours`, the same graph as an ``[n, n − 1]`` table;
 * :func:`rotate_about_z` — points turned by an angle about the z axis through a centre;
 * :func:`frames_from_points` — backbone frames ``(R, t)`` from three atoms (AlphaFold's Gram–Schmidt);
 * :func:`check_rotations` — a clear error unless matrices are rotations.
@@ -18,7 +19,8 @@ from torch import Tensor
 
 from symlib import portable
 
-__all__ = ["check_rotations", "complete_graph", "frames_from_points", "random_rotations", "rotate_about_z"]
+__all__ = ["check_rotations", "complete_graph", "frames_from_points", "neighbours", "random_rotations",
+           "rotate_about_z"]
 
 
 def random_rotations(num: int, generator: torch.Generator | None = None, *,
@@ -49,15 +51,24 @@ def complete_graph(batch: int, n: int, *, mask: Tensor | None = None,
             raise ValueError(f"mask must be a bool tensor of shape [{batch}, {n}], got {mask.dtype} "
                              f"{tuple(mask.shape)}")
         device = mask.device if device is None else device
-    src, dst = torch.meshgrid(torch.arange(n, device=device), torch.arange(n, device=device),
-                              indexing="ij")
-    off = src != dst
-    src, dst = src[off], dst[off]                                    # [n(n-1)], grouped by source
+    src = torch.arange(n, device=device).repeat_interleave(max(n - 1, 0))   # grouped by source
+    dst = neighbours(n, device).flatten()                              # its n - 1 others, in order
     base = torch.arange(batch, device=device)[:, None] * n
     edges = torch.stack([(base + src).flatten(), (base + dst).flatten()])
     if mask is None:
         return edges
     return edges[:, (mask[:, src] & mask[:, dst]).flatten()]
+
+
+def neighbours(n: int, device: torch.device | str | None = None) -> Tensor:
+    """``[n, n − 1]``: row ``i`` lists the other nodes of a complete graph, ``0 … n−1`` without ``i``
+    (the dense form of :func:`complete_graph`: node ``i``'s neighbours on their own axis). Built by
+    arithmetic, ``j + [j ≥ i]``, so it costs no host synchronisation on a GPU."""
+    if n < 0:
+        raise ValueError(f"n must be non-negative, got {n}")
+    i = torch.arange(n, device=device)[:, None]
+    j = torch.arange(max(n - 1, 0), device=device)[None, :]
+    return j + (j >= i).long()
 
 
 def rotate_about_z(x: Tensor, degrees: float, centre: Tensor | None = None) -> Tensor:

@@ -105,16 +105,22 @@ def test_shape_errors() -> None:
         nbody.simulate(pos, vel, q[:, :3], 10)
 
 
-def test_as_graph_connects_each_system_fully_and_predict_reshapes() -> None:
+def test_graphs_are_the_systems_as_complete_graphs() -> None:
+    """``NBody.graphs()``: one torch_geometric ``Data`` per system, fully connected, no self-loops;
+    batched by torch_geometric they are ``complete_graph(B, 5)`` over the stacked tensors."""
+    from torch_geometric.data import Batch
+
+    from symlib.geometry import complete_graph
+
     data = nbody.generate(3, seed=0)
-    g = nbody.as_graph(data.pos, data.vel, data.charges)
-    assert g.num_nodes == 15 and g.edge_index.shape == (2, 3 * 20) and g.charges.shape == (15, 1)
-    systems = g.edge_index // 5
-    assert torch.equal(systems[0], systems[1])                   # no edge between systems
-    assert not (g.edge_index[0] == g.edge_index[1]).any()        # no self-loops
-    assert nbody.predict(lambda d: d.pos + d.vel, data.pos, data.vel, data.charges).shape == (3, 5, 3)
-    with pytest.raises(ValueError, match=r"pos, vel \[B, n, 3\]"):
-        nbody.as_graph(data.pos[0], data.vel[0], data.charges[0])
+    graphs = data.graphs()
+    assert len(graphs) == 3 and all(g.num_nodes == 5 and g.edge_index.shape == (2, 20) for g in graphs)
+    assert torch.equal(graphs[1].pos, data.pos[1]) and torch.equal(graphs[1].y, data.target[1])
+    assert torch.equal(graphs[2].charges, data.charges[2, :, None])
+    assert not (graphs[0].edge_index[0] == graphs[0].edge_index[1]).any()        # no self-loops
+    batch = Batch.from_data_list(graphs)
+    assert torch.equal(batch.edge_index, complete_graph(3, 5))                    # no edge between systems
+    assert torch.equal(batch.vel, data.vel.reshape(-1, 3)) and batch.charges.shape == (15, 1)
 
 
 def test_generate_cache_returns_the_same_systems(tmp_path, monkeypatch) -> None:
@@ -126,13 +132,19 @@ def test_generate_cache_returns_the_same_systems(tmp_path, monkeypatch) -> None:
 
 
 def test_losses_of_a_perfect_and_an_equivariant_predictor() -> None:
+    from symlib.layers.egnn import LinearDynamics
+
     data = nbody.generate(4, seed=0)
     batch = (data.pos, data.vel, data.charges, data.target)
-    exact = lambda g: batch[3].reshape(-1, 3)  # noqa: E731 - predicts the truth of the unrotated batch
+    exact = lambda pos, vel, charges: batch[3]  # noqa: E731 - predicts the truth of the unrotated batch
     assert nbody.loss(exact, batch).item() == 0.0
-    drift = lambda g: g.pos + g.vel  # noqa: E731 - equivariant, so rotating changes nothing but rounding
-    torch.manual_seed(0)
-    assert nbody.rotated_loss(drift, batch).item() == pytest.approx(nbody.loss(drift, batch).item(), rel=1e-5)
+    drift = LinearDynamics(time=1.0)   # x + v: equivariant, so rotating changes nothing but rounding
+    with torch.no_grad():
+        assert torch.equal(nbody.loss(drift, batch), torch.nn.functional.mse_loss(data.pos + data.vel,
+                                                                                   data.target))
+        torch.manual_seed(0)
+        assert nbody.rotated_loss(drift, batch).item() == pytest.approx(nbody.loss(drift, batch).item(),
+                                                                        rel=1e-5)
 
 
 def test_the_data_are_the_same_with_other_cpu_kernels(tmp_path) -> None:
@@ -157,7 +169,7 @@ def test_the_data_are_the_same_with_other_cpu_kernels(tmp_path) -> None:
 
 def test_symmetries_audit_the_egnn_as_exact_and_the_gnn_as_broken() -> None:
     from symlib.audit import audit
-    from symlib.layers.egnn import EGNN, CoordinateGNN
+    from symlib.layers.egnn import EGNN, CoordinateGNN, LinearDynamics
 
     systems = nbody.generate(2, seed=0)
     x = (systems.pos, systems.vel, systems.charges)
@@ -168,6 +180,7 @@ def test_symmetries_audit_the_egnn_as_exact_and_the_gnn_as_broken() -> None:
         assert [r.name for r in rows] == names and all(len(r.elements) == 3 for r in rows)
         assert audit(EGNN(hidden=8, layers=1), x, rows).holding() == names
         assert audit(CoordinateGNN(hidden=8, layers=1), x, rows).holding() == ["relabelling"]
+        assert audit(LinearDynamics(), x, rows).holding() == names
     again = nbody.symmetries(samples=3)
     assert all(torch.equal(a[0], b[0]) for a, b in zip(rows[0].elements, again[0].elements))  # seeded
     with pytest.raises(ValueError, match="output must be"):
@@ -201,7 +214,7 @@ def test_dataset_is_what_the_loss_expects() -> None:
     ds = data.dataset()
     assert len(ds) == 3 and all(torch.equal(a, b) for a, b in
                                 zip(ds.tensors, (data.pos, data.vel, data.charges, data.target)))
-    loss = nbody.loss(lambda d: d.pos + d.vel, ds[:])
+    loss = nbody.loss(lambda pos, vel, charges: pos + vel, ds[:])
     assert loss.ndim == 0 and float(loss) > 0
 
 

@@ -28,7 +28,6 @@ from torch_geometric.data import Batch, Data
 from symlib.audit import Symmetry, audit
 from symlib.data.graphs import erdos_renyi
 from symlib.data.molecules import ring_molecules
-from symlib.data.nbody import predict
 from symlib.data.proteins import random_backbone
 from symlib.geometry import frames_from_points
 from symlib.groups import Euclidean3d, GraphPermutation, Permutation, Product, Rot90, Trivial
@@ -121,7 +120,7 @@ FAMILIES: dict[str, Family] = {
     "GNN": Family(_seeded(lambda: GNN(3, 2, hidden=16, aggr="max")), _graphs,
                   lambda m, d: m(d.x, d.edge_index),
                   Symmetry("relabelling", GraphPermutation(16), Permutation(16, dim=0))),
-    "EGNN": Family(_seeded(lambda: EGNN(hidden=16, layers=2)), _nbody, lambda m, x: predict(m, *x),
+    "EGNN": Family(_seeded(lambda: EGNN(hidden=16, layers=2)), _nbody, lambda m, x: m(*x),
                    Symmetry("E(3)", Product(E3, E3.on_vectors(), Trivial()), E3)),
     "IPA": Family(_seeded(lambda: InvariantPointAttention(8, 4, c=8, heads=2, query_points=3,
                                                           value_points=3)),

@@ -1,4 +1,5 @@
-"""symlib.geometry: Haar rotations, complete graphs of batched systems, rotations about z."""
+"""symlib.geometry: Haar rotations, complete graphs of batched systems (and their dense neighbour
+tables), rotations about z."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 import pytest
 import torch
 
-from symlib.geometry import complete_graph, random_rotations, rotate_about_z
+from symlib.geometry import complete_graph, neighbours, random_rotations, rotate_about_z
 
 F64 = torch.float64
 
@@ -53,6 +54,37 @@ def test_complete_graph_leaves_out_padding() -> None:
         complete_graph(2, 3, mask=mask)
     with pytest.raises(ValueError, match="bool tensor"):
         complete_graph(2, 4, mask=mask.long())
+
+
+def _meshgrid_complete_graph(batch: int, n: int, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """The construction ``complete_graph`` used before ``neighbours``: every ordered pair ``(i, j)``,
+    ``i ≠ j``, from a meshgrid, grouped by source, each system offset by ``b · n``."""
+    src, dst = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
+    off = src != dst
+    src, dst = src[off], dst[off]
+    base = torch.arange(batch)[:, None] * n
+    edges = torch.stack([(base + src).flatten(), (base + dst).flatten()])
+    return edges if mask is None else edges[:, (mask[:, src] & mask[:, dst]).flatten()]
+
+
+def test_neighbours_lists_every_other_node_in_order() -> None:
+    assert neighbours(4).tolist() == [[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]]
+    assert neighbours(2).tolist() == [[1], [0]]
+    assert neighbours(1).shape == (1, 0) and neighbours(3).dtype == torch.long
+    for n in (2, 5, 7):                              # the rows of complete_graph's first system
+        edges = complete_graph(1, n)
+        assert torch.equal(edges[1].view(n, n - 1), neighbours(n))
+        assert torch.equal(edges[0].view(n, n - 1), torch.arange(n)[:, None].expand(n, n - 1))
+
+
+@pytest.mark.parametrize("batch,n", [(1, 2), (3, 4), (2, 5), (4, 7), (2, 1), (0, 3)])
+def test_complete_graph_is_the_meshgrid_construction(batch: int, n: int) -> None:
+    """The same edges in the same order as the meshgrid construction, with and without a mask."""
+    assert torch.equal(complete_graph(batch, n), _meshgrid_complete_graph(batch, n))
+    mask = torch.rand(batch, n, generator=torch.Generator().manual_seed(batch * 10 + n)) < 0.7
+    assert torch.equal(complete_graph(batch, n, mask=mask), _meshgrid_complete_graph(batch, n, mask))
+    everyone = torch.ones(batch, n, dtype=torch.bool)
+    assert torch.equal(complete_graph(batch, n, mask=everyone), complete_graph(batch, n))
 
 
 def test_rotate_about_z_turns_x_into_y_and_keeps_z() -> None:

@@ -49,6 +49,10 @@ from symlib.geometry import complete_graph, random_rotations
 from symlib.groups import Euclidean3d, Permutation, Product, Trivial
 from symlib.symmetry import Symmetry
 
+#: An N-body model: ``model(pos [B, n, 3], vel [B, n, 3], charges [B, n]) → positions [B, n, 3]``
+#: (:mod:`symlib.layers.egnn`).
+Model = Callable[[Tensor, Tensor, Tensor], Tensor]
+
 DT = 1e-3
 SAMPLE_EVERY = 100
 MAX_FORCE = 0.1 / DT  # the original simulator's clip on each force component
@@ -195,7 +199,8 @@ class NBody:
 
     def graphs(self) -> list:
         """One fully connected torch_geometric ``Data`` per system: ``pos, vel [5, 3]``,
-        ``charges [5, 1]``, ``y [5, 3]``, ``edge_index [2, 20]``."""
+        ``charges [5, 1]``, ``y [5, 3]``, ``edge_index [2, 20]``: the systems as graphs, for graph
+        layers (:class:`~symlib.layers.egnn.EGNNLayer`); the N-body models take the tensors."""
         from torch_geometric.data import Data
 
         n = self.pos.shape[1]
@@ -359,33 +364,15 @@ def load_authors(split: str, *, cache: bool = True) -> NBody:
     return _cached(f"nbody-authors-{split}", make, cache)
 
 
-def as_graph(pos: Tensor, vel: Tensor, charges: Tensor) -> Any:
-    """``B`` systems ``pos, vel [B, n, 3]``, ``charges [B, n]`` as one torch_geometric ``Data`` of
-    ``B·n`` nodes (``pos``, ``vel``, ``charges [B·n, 1]``), every system fully connected, on the
-    tensors' device: the input format of :class:`symlib.layers.egnn.EGNN` and ``CoordinateGNN``."""
-    from torch_geometric.data import Data
-
-    if pos.dim() != 3 or pos.shape[-1] != 3 or vel.shape != pos.shape or charges.shape != pos.shape[:2]:
-        raise ValueError(f"expected pos, vel [B, n, 3] and charges [B, n], got {tuple(pos.shape)}, "
-                         f"{tuple(vel.shape)}, {tuple(charges.shape)}")
-    b, n = pos.shape[:2]
-    return Data(pos=pos.reshape(-1, 3), vel=vel.reshape(-1, 3), charges=charges.reshape(-1, 1),
-                edge_index=complete_graph(b, n, device=pos.device), num_nodes=b * n)
-
-
-def predict(model: Callable[[Any], Tensor], pos: Tensor, vel: Tensor, charges: Tensor) -> Tensor:
-    """A graph model's predicted positions for ``B`` systems, ``[B, n, 3]``."""
-    return model(as_graph(pos, vel, charges)).view(pos.shape)
-
-
-def loss(model: Callable[[Any], Tensor], batch: Sequence[Tensor]) -> Tensor:
-    """Mean squared error of the predicted positions; ``batch = (pos, vel, charges, target)`` as
-    from ``TensorDataset(pos, vel, charges, target)``: the training loss of the N-body chapters."""
+def loss(model: Model, batch: Sequence[Tensor]) -> Tensor:
+    """Mean squared error of the predicted positions ``model(pos, vel, charges)``; ``batch = (pos, vel,
+    charges, target)`` as from ``TensorDataset(pos, vel, charges, target)``: the training loss of the
+    N-body chapters."""
     pos, vel, charges, target = batch
-    return F.mse_loss(predict(model, pos, vel, charges), target)
+    return F.mse_loss(model(pos, vel, charges), target)
 
 
-def rotated_loss(model: Callable[[Any], Tensor], batch: Sequence[Tensor]) -> Tensor:
+def rotated_loss(model: Model, batch: Sequence[Tensor]) -> Tensor:
     """:func:`loss` after turning each system (positions, velocities and target alike) by its own
     random rotation from torch's global RNG: rotation augmentation."""
     pos, vel, charges, target = batch
@@ -395,14 +382,15 @@ def rotated_loss(model: Callable[[Any], Tensor], batch: Sequence[Tensor]) -> Ten
 
 def symmetries(n: int = 5, *, samples: int = 8, seed: int = 0,
                output: str = "positions") -> list[Symmetry]:
-    """The transformations of an N-body problem, as rows for :func:`symlib.audit.audit` of a graph
-    model on ``(pos, vel, charges)`` (``[B, n, 3]``, ``[B, n, 3]``, ``[B, n]``; applied through
-    :func:`predict`): rotations, reflections (a rotation followed by ``x ↦ −x``), translations and
-    relabellings of the ``n`` particles, ``samples`` seeded elements each.
+    """The transformations of an N-body problem, as rows for :func:`symlib.audit.audit` of a model
+    of ``(pos, vel, charges)`` (``[B, n, 3]``, ``[B, n, 3]``, ``[B, n]``; applied as
+    ``model(pos, vel, charges)``): rotations, reflections (a rotation followed by ``x ↦ −x``),
+    translations and relabellings of the ``n`` particles, ``samples`` seeded elements each.
 
     Positions move with each element, velocities turn and charges stay. ``output="positions"``
     audits the predicted positions (they move like positions); ``"displacement"`` audits the
-    predicted motion ``predict(...) − pos``, which turns like a vector and ignores translations.
+    predicted motion ``model(pos, vel, charges) − pos``, which turns like a vector and ignores
+    translations.
     """
     if output not in ("positions", "displacement"):
         raise ValueError(f"output must be 'positions' or 'displacement', got {output!r}")
@@ -418,8 +406,8 @@ def symmetries(n: int = 5, *, samples: int = 8, seed: int = 0,
     e3 = Euclidean3d(reflections=True)
     out = e3.on_vectors() if output == "displacement" else e3
 
-    def call(model: Callable[[Any], Tensor], x: Sequence[Tensor]) -> Tensor:
-        pred = predict(model, *x)
+    def call(model: Model, x: Sequence[Tensor]) -> Tensor:
+        pred = model(*x)
         return pred - x[0] if output == "displacement" else pred
 
     rows = [Symmetry(name, Product(e3, e3.on_vectors(), Trivial()), out, els, call)

@@ -3,17 +3,20 @@
 ``mnist1d`` (the MNIST-1D paper's two baselines).
 
 **Forward conventions**, one per kind of input (torch_geometric's: layers and models take tensors in
-their family's layout; a model whose nodes carry several named fields takes a ``Data``):
+their family's layout):
 
 ==============  ====================================================================================
-images          ``f(x)``, ``x [B, C, H, W]`` (``conv``, ``gconv``, ``equivariant``)
+images          ``f(x)``, ``x [B, C, H, W]`` (``conv``, ``gconv``)
+rings           ``f(s)``, ``s [N, L]``: signals on a ring of ``L`` sites (``conv``: ``RingCNN``,
+                ``LocallyConnectedRing``)
+vectors         ``f(x)``, ``x [..., d]``: a linear map solved for a group (``equivariant``)
 sets            ``f(x, batch)``: the elements of all sets stacked, ``x [N, F]``, and ``batch [N]``
                 naming each element's set (torch_geometric's batch vector; ``sets``)
 graphs          ``f(x, edge_index, batch)``: node features ``x [N, F]``, ``edge_index [2, E]`` (source,
                 target), ``batch [N]``; a layer takes ``(x, edge_index)`` (``graphs``)
-particles       layers ``EGNNLayer(h, x, v, edge_index, edge_attr)``; models ``f(data)`` with
-                ``data.pos, data.vel [N, 3]``, ``data.charges [N, 1]``, ``data.edge_index``, built by
-                :func:`symlib.data.nbody.as_graph` (``egnn``)
+particles       layers ``EGNNLayer(h, x, v, edge_index, edge_attr)`` on any graph, or ``.dense`` on
+                complete graphs; models ``f(pos [B, n, 3], vel [B, n, 3], charges [B, n])``, each
+                system a complete graph (``egnn``)
 molecules       padded: ``f(pos [B, N, 3], types [B, N], mask [B, N], ...)`` (``breaking``)
 protein frames  ``f(s [B, N, c_s], z [B, N, N, c_z], rotations [B, N, 3, 3], translations [B, N, 3],
                 mask [B, N])`` (``ipa``)

@@ -20,19 +20,25 @@ coordinate updates are *averaged* over neighbours rather than summed.
 :class:`LinearDynamics` is the paper's "Linear" baseline of the N-body experiment: no message passing at
 all, only the motion equation ``x(t) = x(0) + t · v(0)`` with one learned time ``t``.
 
-**Two paths, one set of weights.** ``forward`` takes any graph in torch_geometric's batched form.
-For the complete graphs of the N-body task, ``dense`` computes the same function on ``[B, n, ·]``
-tensors: no ``edge_index`` and no scatter (each node's ``n − 1`` neighbours sit on their own axis),
-and ``φ_e``'s first linear layer applied per node rather than per edge,
-``W [h_i ; h_j ; d_ij ; a_ij] = W_1 h_i + W_2 h_j + w_3 d_ij + W_4 a_ij``, since ``W_1 h_i`` depends
-on node ``i`` alone. ``benchmarks/bench_egnn.py`` measures the two side by side.
+**Layers take graphs, models take tensors.** :class:`EGNNLayer` works on any graph in
+torch_geometric's batched form (``forward``), and on complete graphs as dense tensors (``dense``):
+no ``edge_index`` and no scatter (each node's ``n − 1`` neighbours sit on their own axis,
+:func:`symlib.geometry.neighbours`), and ``φ_e``'s first linear layer applied per node rather than
+per edge, ``W [h_i ; h_j ; d_ij ; a_ij] = W_1 h_i + W_2 h_j + w_3 d_ij + W_4 a_ij``, since
+``W_1 h_i`` depends on node ``i`` alone. The N-body models (:class:`EGNN`, :class:`CoordinateGNN`,
+:class:`LinearDynamics`) only ever see complete graphs of ``n`` particles, so they have one forward,
+on tensors: ``model(pos [B, n, 3], vel [B, n, 3], charges [B, n]) → positions [B, n, 3]``, through
+the dense layers. ``tests/test_layers_egnn.py`` checks that the EGNN equals its layers' graph path
+on torch_geometric's batch of the same systems.
 
 Graphs use torch_geometric's convention: ``edge_index [2, E]`` with messages flowing from
 ``edge_index[0]`` (``j``) to ``edge_index[1]`` (``i``); several graphs are batched as one disjoint graph.
 
 **Validation at the boundary** (as in :mod:`symlib.layers.sets`): a model checks its inputs once
-per call; the layers it owns (:class:`EGNNLayer`) are built with ``validate = False`` and do not
-check them again, while a layer called on its own (``validate = True``, the default) does.
+per call. A graph model that owns :class:`EGNNLayer` s (:class:`~symlib.layers.breaking.AtomScorer`)
+builds them with ``validate = False``, so they do not check again, while a layer called on its own
+(``validate = True``, the default) does. The models' checks, and the dense layers', read shapes
+only: no host synchronisation on a GPU.
 """
 
 from __future__ import annotations
@@ -40,9 +46,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch_geometric.data import Data
 from torch_geometric.utils import scatter
 
+from symlib.geometry import neighbours
 from symlib.layers import mlp
 
 
@@ -54,20 +60,6 @@ def _check_graph(h: Tensor, x: Tensor, edge_index: Tensor) -> None:
     if edge_index.dim() != 2 or edge_index.shape[0] != 2 or edge_index.dtype != torch.long:
         raise ValueError(f"edge_index must be a long tensor [2, E], got {edge_index.dtype} "
                          f"{tuple(edge_index.shape)}")
-
-
-def _particles(data: Data, who: str) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """``pos, vel [N, 3]``, ``charges [N, 1]``, ``edge_index [2, E]`` of a particle graph, checked."""
-    missing = [k for k in ("pos", "vel", "charges", "edge_index") if getattr(data, k, None) is None]
-    if missing:
-        raise ValueError(f"{who} takes a torch_geometric Data with pos, vel, charges and edge_index "
-                         f"(e.g. symlib.data.nbody.as_graph); missing: {missing}")
-    x, v, q = data.pos, data.vel, data.charges
-    _check_graph(v, x, data.edge_index)
-    if v.shape != x.shape or q.shape != (x.shape[0], 1):
-        raise ValueError(f"{who}: vel must be [N, 3] and charges [N, 1] for pos [N, 3] = {list(x.shape)}, "
-                         f"got {list(v.shape)} and {list(q.shape)}")
-    return x, v, q, data.edge_index
 
 
 class EGNNLayer(nn.Module):
@@ -85,7 +77,7 @@ class EGNNLayer(nn.Module):
     Attributes:
         validate: check the shapes of ``h``, ``x``, ``v`` and ``edge_index`` at every call of
             :meth:`forward` (the default). A model that owns the layer and has checked its own
-            inputs (:class:`EGNN`, :class:`~symlib.layers.breaking.AtomScorer`) sets it to ``False``.
+            inputs (:class:`~symlib.layers.breaking.AtomScorer`) sets it to ``False``.
             ``edge_attr`` is checked against ``edge_dim`` either way, and :meth:`dense` always checks.
     """
 
@@ -179,12 +171,6 @@ def _check_systems(pos: Tensor, vel: Tensor, charges: Tensor) -> None:
         raise ValueError(f"a complete graph needs at least 2 nodes, got {pos.shape[1]}")
 
 
-def neighbours(n: int, device: torch.device | str | None = None) -> Tensor:
-    """``[n, n − 1]``: row ``i`` lists the other nodes of a complete graph, ``0 … n−1`` without ``i``."""
-    every = torch.arange(n, device=device).expand(n, n)
-    return every[~torch.eye(n, dtype=torch.bool, device=device)].view(n, n - 1)
-
-
 class EGNN(nn.Module):
     """The N-body model of the EGNN paper: ``h₀ = ‖v‖``, edges carry ``(q_i q_j, ‖x_i − x_j‖²)``,
     a stack of :class:`EGNNLayer`, and the final positions as the prediction.
@@ -192,8 +178,8 @@ class EGNN(nn.Module):
     As in the authors' implementation, every layer receives the *input* velocity (``v`` is not
     carried from layer to layer), so each layer adds ``φ_v(h) v`` plus its own correction.
 
-    Input: a (batched) torch_geometric ``Data`` with ``pos [N, 3]``, ``vel [N, 3]``, ``charges [N, 1]``
-    and ``edge_index [2, E]``. Output: predicted positions ``[N, 3]``.
+    Input: ``pos, vel [B, n, 3]``, ``charges [B, n]`` (``B`` systems of ``n`` particles, each a
+    complete graph). Output: predicted positions ``[B, n, 3]``.
     """
 
     def __init__(self, hidden: int = 64, layers: int = 4) -> None:
@@ -201,30 +187,20 @@ class EGNN(nn.Module):
         self.embed = nn.Linear(1, hidden)
         self.layers = nn.ModuleList(EGNNLayer(hidden, edge_dim=2, update_features=k < layers - 1)
                                     for k in range(layers))
-        for layer in self.layers:
-            layer.validate = False                      # forward checks the inputs, once
 
-    def forward(self, data: Data) -> Tensor:
-        x, v, q, edge_index = _particles(data, "EGNN")
-        j, i = edge_index
-        edge_attr = torch.cat([q[i] * q[j], (x[i] - x[j]).square().sum(-1, keepdim=True)], dim=-1)
-        h = self.embed(v.norm(dim=-1, keepdim=True))
-        for layer in self.layers:
-            h, x, _ = layer(h, x, v, edge_index, edge_attr)
-        return x
-
-    def dense(self, pos: Tensor, vel: Tensor, charges: Tensor) -> Tensor:
-        """The same model on ``B`` complete ``n``-particle systems as dense tensors (module
-        docstring): ``pos, vel [B, n, 3]``, ``charges [B, n]`` → predicted positions ``[B, n, 3]``,
-        equal to ``forward`` on their graphs (:func:`symlib.data.nbody.as_graph`) up to rounding."""
+    def forward(self, pos: Tensor, vel: Tensor, charges: Tensor) -> Tensor:
         _check_systems(pos, vel, charges)
-        others = neighbours(pos.shape[1], pos.device)
-        rel = pos[:, :, None] - pos[:, others]
+        others = neighbours(pos.shape[1], pos.device)                   # j ≠ i, [n, n − 1]
+        rel = pos[:, :, None] - pos[:, others]                          # x_i − x_j
         edge_attr = torch.stack([charges[:, :, None] * charges[:, others], rel.square().sum(-1)], dim=-1)
-        h, x = self.embed(vel.norm(dim=-1, keepdim=True)), pos
+        h, x = self.initial_features(vel), pos
         for layer in self.layers:
             h, x, _ = layer.dense(h, x, vel, edge_attr)
         return x
+
+    def initial_features(self, vel: Tensor) -> Tensor:
+        """``h⁰ = W ‖v_i‖ + b``, ``[..., 3] → [..., hidden]``: the speed, invariant to rotations."""
+        return self.embed(vel.norm(dim=-1, keepdim=True))
 
 
 class CoordinateGNN(nn.Module):
@@ -245,7 +221,7 @@ class CoordinateGNN(nn.Module):
 
     It is permutation-equivariant (it sums over neighbours) but not rotation-equivariant: it must
     learn from data that physics looks the same in every orientation. Same input and output as
-    :class:`EGNN`, and the same :meth:`dense` path for complete graphs.
+    :class:`EGNN`.
     """
 
     def __init__(self, hidden: int = 64, layers: int = 4, *, predict: str = "displacement") -> None:
@@ -264,24 +240,13 @@ class CoordinateGNN(nn.Module):
     def _decode(self, x: Tensor, h: Tensor) -> Tensor:
         return x + self.out(h) if self.predict == "displacement" else self.out(h)
 
-    def forward(self, data: Data) -> Tensor:
-        x, v, q, edge_index = _particles(data, "CoordinateGNN")
-        j, i = edge_index
-        h = self.embed(torch.cat([x, v], dim=-1))
-        for phi_e, phi_h in zip(self.phi_e, self.phi_h):
-            m = phi_e(torch.cat([h[i], h[j], q[i] * q[j]], dim=-1))
-            h = h + phi_h(torch.cat([h, scatter(m, i, dim=0, dim_size=x.shape[0], reduce="sum")], dim=-1))
-        return self._decode(x, h)
-
-    def dense(self, pos: Tensor, vel: Tensor, charges: Tensor) -> Tensor:
-        """The same model on ``B`` complete ``n``-particle systems as dense tensors, like
-        :meth:`EGNN.dense`: ``pos, vel [B, n, 3]``, ``charges [B, n]`` → positions ``[B, n, 3]``."""
+    def forward(self, pos: Tensor, vel: Tensor, charges: Tensor) -> Tensor:
         _check_systems(pos, vel, charges)
         others = neighbours(pos.shape[1], pos.device)
-        qq = (charges[:, :, None] * charges[:, others])[..., None]      # [B, n, n - 1, 1]
+        qq = (charges[:, :, None] * charges[:, others])[..., None]      # q_i q_j, [B, n, n − 1, 1]
         h = self.embed(torch.cat([pos, vel], dim=-1))
         for phi_e, phi_h in zip(self.phi_e, self.phi_h):
-            m = phi_e[1:](_edge_layer(phi_e[0], h, others, qq))
+            m = phi_e[1:](_edge_layer(phi_e[0], h, others, qq))         # m_ij, [B, n, n − 1, F]
             h = h + phi_h(torch.cat([h, m.sum(dim=2)], dim=-1))
         return self._decode(pos, h)
 
@@ -297,25 +262,13 @@ class LinearDynamics(nn.Module):
     ``R x + τ + t R v = R (x + t v) + τ``, so the model is E(3)-equivariant for every ``t``, and it
     treats every particle alike (permutation-equivariant); it cannot see the other particles.
 
-    Input: a (batched) torch_geometric ``Data`` with ``pos [N, 3]`` and ``vel [N, 3]`` (other fields,
-    such as ``charges`` and ``edge_index`` from :func:`symlib.data.nbody.as_graph`, are ignored).
-    Output: predicted positions ``[N, 3]``.
+    Input and output as :class:`EGNN` (``charges`` are checked, and not used).
     """
 
     def __init__(self, time: float = 0.7) -> None:
         super().__init__()
         self.time = nn.Parameter(torch.tensor([float(time)]))
 
-    def forward(self, data: Data) -> Tensor:
-        x, v = getattr(data, "pos", None), getattr(data, "vel", None)
-        if x is None or v is None:
-            raise ValueError("LinearDynamics takes a torch_geometric Data with pos and vel "
-                             "(e.g. symlib.data.nbody.as_graph)")
-        if x.dim() != 2 or x.shape[1] != 3 or v.shape != x.shape:
-            raise ValueError(f"pos and vel must both be [N, 3], got {list(x.shape)} and {list(v.shape)}")
-        return x + self.time * v
-
-    def dense(self, pos: Tensor, vel: Tensor, charges: Tensor) -> Tensor:
-        """The same on ``[B, n, 3]`` tensors (``charges [B, n]`` unused), like :meth:`EGNN.dense`."""
+    def forward(self, pos: Tensor, vel: Tensor, charges: Tensor) -> Tensor:
         _check_systems(pos, vel, charges)
         return pos + self.time * vel
