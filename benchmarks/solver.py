@@ -39,7 +39,7 @@ def main(repeats: int = 3) -> None:
         for _ in range(repeats):
             S.clear_cache()
             start = time.perf_counter()
-            dim = S.solve(rep_in, rep_out, mask=mask, method=method).shape[0]
+            dim = S.solve(rep_in, rep_out, support=mask, method=method).shape[0]
             times.append(time.perf_counter() - start)
         print(f"{min(times):8.3f} s  (dim {dim:>4})  {name}")
 

@@ -80,7 +80,7 @@ def mnist1d_run(model: str, signals: str, seed: int, steps: int, checkpoints: st
     if signals == "shuffled":
         perm = position_permutation(seed=MNIST1D_SETTINGS["permutation_seed"])
         train_set, test_set = permute_positions(train_set, perm), permute_positions(test_set, perm)
-    make = {"MLP": mnist1d.mlp, "CNN": mnist1d.cnn}[model]
+    make = {"MLP": mnist1d.residual_mlp, "CNN": mnist1d.cnn}[model]
     checkpoint = None if checkpoints is None else Path(checkpoints) / f"mnist1d-{model}-{signals}-{seed}.pt"
     start = time.perf_counter()
     net, _ = train(make, lambda m, b: F.cross_entropy(m(b[0]), b[1]), train_set, seed=seed, steps=steps,

@@ -66,11 +66,11 @@ def _scale(rep_in: Rep, rep_out: Rep) -> float:
     return max(rms(go) + rms(gi) for go, gi in pairs)
 
 
-def _orbits(rep_in: Rep, rep_out: Rep, mask: Tensor | None) -> Tensor:
+def _orbits(rep_in: Rep, rep_out: Rep, support: Tensor | None) -> Tensor:
     """For permutation representations: indicator rows of the orbits of index pairs ``(i, j)``.
 
     An equivariant ``W`` satisfies ``W[σ_out(i), σ_in(j)] = W[i, j]``, so it is constant on each
-    orbit of the pairs; an orbit that leaves the mask must be zero.
+    orbit of the pairs; an orbit that leaves the support must be zero.
     """
     d_out, d_in = rep_out.dim, rep_in.dim
     parent = list(range(d_out * d_in))
@@ -93,8 +93,8 @@ def _orbits(rep_in: Rep, rep_out: Rep, mask: Tensor | None) -> Tensor:
     labels, inverse = torch.unique(roots, return_inverse=True)
     basis = torch.zeros(len(labels), d_out * d_in, dtype=torch.float64)
     basis[inverse, torch.arange(d_out * d_in)] = 1.0
-    if mask is not None:
-        basis = basis[(basis * (~mask.flatten()).double()).sum(1) == 0]
+    if support is not None:
+        basis = basis[(basis * (~support.flatten()).double()).sum(1) == 0]
     return basis / basis.sum(1, keepdim=True).sqrt()
 
 
@@ -106,14 +106,14 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
-def solve(rep_in: Rep, rep_out: Rep, *, mask: Tensor | None = None, method: Method = "auto",
+def solve(rep_in: Rep, rep_out: Rep, *, support: Tensor | None = None, method: Method = "auto",
           tol: float = RANK_TOL) -> Tensor:
     """An orthonormal basis of the linear maps ``W: R^{d_in} → R^{d_out}`` with ``ρ_out W = W ρ_in``.
 
     Args:
         rep_in, rep_out: representations of the same group (same :attr:`Rep.group`).
-        mask: optional boolean ``[d_out, d_in]``: entries outside it are forced to zero (locality:
-            the support of a kernel).
+        support: optional boolean ``[d_out, d_in]``, the entries allowed to be nonzero; the others
+            are forced to zero (locality: the support of a kernel).
         method: ``"svd"`` — null space of the stacked constraints in float64, singular values
             below ``tol × scale`` count as zero (see :data:`RANK_TOL`); ``"orbits"`` — for
             permutation representations, the
@@ -125,7 +125,7 @@ def solve(rep_in: Rep, rep_out: Rep, *, mask: Tensor | None = None, method: Meth
         of free parameters of an equivariant layer. Results are cached per representation pair.
 
     Raises:
-        ValueError: the representations belong to different groups, or the mask has the wrong shape.
+        ValueError: the representations belong to different groups, or the support has the wrong shape.
     """
     check_same_group([rep_in, rep_out], "solve")
     if method not in ("auto", "svd", "orbits"):
@@ -133,22 +133,22 @@ def solve(rep_in: Rep, rep_out: Rep, *, mask: Tensor | None = None, method: Meth
     permutations = rep_in.is_permutation and rep_out.is_permutation
     if method == "orbits" and not permutations:
         raise ValueError("method='orbits' needs permutation representations without a Lie algebra")
-    if mask is not None:
-        mask = torch.as_tensor(mask, dtype=torch.bool)
-        if mask.shape != (rep_out.dim, rep_in.dim):
-            raise ValueError(f"mask must have shape [d_out, d_in] = [{rep_out.dim}, {rep_in.dim}], "
-                             f"got {tuple(mask.shape)}")
+    if support is not None:
+        support = torch.as_tensor(support, dtype=torch.bool)
+        if support.shape != (rep_out.dim, rep_in.dim):
+            raise ValueError(f"support must have shape [d_out, d_in] = [{rep_out.dim}, {rep_in.dim}], "
+                             f"got {tuple(support.shape)}")
     use_orbits = method == "orbits" or (method == "auto" and permutations)
-    key = (rep_in.key, rep_out.key, None if mask is None else mask.numpy().tobytes(), use_orbits, tol)
+    key = (rep_in.key, rep_out.key, None if support is None else support.numpy().tobytes(), use_orbits, tol)
     if key not in _CACHE:
         if use_orbits:
-            rows = _orbits(rep_in, rep_out, mask)
+            rows = _orbits(rep_in, rep_out, support)
         else:
             c, scale = constraints(rep_in, rep_out), _scale(rep_in, rep_out)
-            if mask is None:
+            if support is None:
                 rows = _null_space_svd(c, tol, scale)
             else:
-                cols = mask.flatten().nonzero().squeeze(1)
+                cols = support.flatten().nonzero().squeeze(1)
                 sub = _null_space_svd(c[:, cols], tol, scale)
                 rows = torch.zeros(sub.shape[0], c.shape[1], dtype=torch.float64)
                 rows[:, cols] = sub

@@ -55,7 +55,7 @@ def test_every_split_is_a_slice_of_one_order() -> None:
     assert x.shape == (1797, 1, 8, 8) and torch.equal(y, digits.shuffled()[1])
     train, test = digits.load(test_size=500)
     assert torch.equal(test.tensors[0], x[:500]) and torch.equal(train.tensors[0], x[500:])
-    pool_x, pool_y = sets.digits("train")
+    pool_x, pool_y = sets.digit_images("train")
     assert torch.equal(pool_x, x[:1000].flatten(1)) and torch.equal(pool_y, y[:1000])
     x[0] = -1                                                      # a copy: the cache is untouched
     assert digits.shuffled()[0].min() >= 0

@@ -8,13 +8,13 @@ import pytest
 import torch
 
 from symlib.data.graphs import count_triangles, cycle_graph, distance_graphs, erdos_renyi, hop_distances
-from symlib.data.sets import digit_sets, digits, flatten
+from symlib.data.sets import digit_images, digit_sets, flatten
 
 pytestmark = pytest.mark.usefixtures("single_threaded_torch")
 
 
 def test_digit_pools_are_disjoint_and_complete() -> None:
-    (xa, ya), (xb, yb) = digits("train"), digits("test")
+    (xa, ya), (xb, yb) = digit_images("train"), digit_images("test")
     assert xa.shape == (1000, 64) and xb.shape == (797, 64) and xa.dtype == torch.float32
     assert 0.0 <= float(xa.min()) and float(xa.max()) <= 1.0
     assert set(ya.tolist()) == set(yb.tolist()) == set(range(10))
@@ -27,7 +27,7 @@ def test_digit_pools_are_disjoint_and_complete() -> None:
 def test_digit_sets_are_deterministic_and_labelled_with_the_sum() -> None:
     a, b = digit_sets(50, (1, 10), seed=3), digit_sets(50, (1, 10), seed=3)
     assert all(torch.equal(s.x, t.x) and torch.equal(s.y, t.y) for s, t in zip(a, b))
-    x_pool, y_pool = digits("train")
+    x_pool, y_pool = digit_images("train")
     label = {}
     for r, d in zip(x_pool, y_pool.tolist()):
         label.setdefault(r.numpy().tobytes(), set()).add(d)

@@ -118,7 +118,7 @@ def test_symmetric_to_trivial_is_a_scaled_sum() -> None:
 @given(seed=st.integers(0, 2 ** 31 - 1))
 def test_three_tap_mask_is_a_circular_conv1d(dtype: torch.dtype, seed: int) -> None:
     n = 8
-    layer = EquivariantLinear(cyclic(n), cyclic(n), mask=_band_mask(n, 1), dtype=dtype)
+    layer = EquivariantLinear(cyclic(n), cyclic(n), support=_band_mask(n, 1), dtype=dtype)
     assert layer.weight.numel() == 3 and layer.bias.numel() == 1
     torch.manual_seed(seed)
     conv = nn.Conv1d(1, 1, 3, padding=1, padding_mode="circular").double()

@@ -99,7 +99,7 @@ def test_bad_inputs_are_named() -> None:
         LiftingConv(1, 1, 3, group="p6")
     with pytest.raises(ValueError, match="odd"):
         GroupConv(1, 1, 4)
-    with pytest.raises(ValueError, match="reduce"):
+    with pytest.raises(ValueError, match="aggr"):
         group_pool(torch.randn(1, 1, 4, 3, 3), "sum")
     with pytest.raises(ValueError, match="group feature maps"):
         OnFeatureMaps(Rot90()).act(1, torch.randn(1, 3, 5, 5))

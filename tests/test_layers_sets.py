@@ -13,14 +13,22 @@ from torch_geometric.data import Data
 from symlib.equivariance import invariance_error
 from symlib.groups import GraphPermutation, Permutation
 from symlib.layers import mlp, sets
-from symlib.layers.sets import DeepSets, EquivariantSetLayer, PaddedMLP, check_sets, pool, to_padded
+from symlib.layers.sets import (
+    AGGREGATIONS,
+    DeepSets,
+    EquivariantSetLayer,
+    PaddedMLP,
+    check_sets,
+    pool,
+    to_padded,
+)
 from symlib.reps import symmetric
 from symlib.solve import solve
 
 from helpers import assert_broken, assert_equivariant, assert_invariant, assert_matches
 
 pytestmark = pytest.mark.usefixtures("single_threaded_torch")
-REDUCE = ["sum", "mean", "max"]
+AGGRS = list(AGGREGATIONS)
 SIZES = [3, 1, 5, 2]                      # sets of different sizes in one batch
 
 
@@ -35,12 +43,12 @@ def _per_set(x: torch.Tensor, batch: torch.Tensor) -> list[torch.Tensor]:
     return [x[batch == b] for b in range(int(batch.max()) + 1)]
 
 
-@pytest.mark.parametrize("reduce", REDUCE)
-def test_pool_matches_a_loop_over_sets(dtype: torch.dtype, reduce: str) -> None:
+@pytest.mark.parametrize("aggr", AGGRS)
+def test_pool_matches_a_loop_over_sets(dtype: torch.dtype, aggr: str) -> None:
     x, batch = _sets(dtype)
-    ref = torch.stack([getattr(s, "amax" if reduce == "max" else reduce)(dim=0)
+    ref = torch.stack([getattr(s, "amax" if aggr == "max" else aggr)(dim=0)
                        for s in _per_set(x, batch)])
-    assert_matches(pool(x, batch, reduce), ref, dtype=dtype)
+    assert_matches(pool(x, batch, aggr), ref, dtype=dtype)
 
 
 def test_pool_without_batch_is_one_set_and_empty_sets_are_zero() -> None:
@@ -50,12 +58,12 @@ def test_pool_without_batch_is_one_set_and_empty_sets_are_zero() -> None:
     assert out.shape == (4, 4) and torch.all(out[[1, 3]] == 0)
 
 
-@pytest.mark.parametrize("reduce", REDUCE)
-def test_equivariant_layer_matches_its_equation(dtype: torch.dtype, reduce: str) -> None:
+@pytest.mark.parametrize("aggr", AGGRS)
+def test_equivariant_layer_matches_its_equation(dtype: torch.dtype, aggr: str) -> None:
     torch.manual_seed(0)
-    layer = EquivariantSetLayer(4, 3, reduce=reduce).to(dtype)
+    layer = EquivariantSetLayer(4, 3, aggr=aggr).to(dtype)
     x, batch = _sets(dtype)
-    ref = torch.cat([layer.lam(s) + layer.gamma(pool(s, reduce=reduce)) for s in _per_set(x, batch)])
+    ref = torch.cat([layer.lam(s) + layer.gamma(pool(s, aggr=aggr)) for s in _per_set(x, batch)])
     assert_matches(layer(x, batch), ref, dtype=dtype)
 
 
@@ -82,15 +90,15 @@ def test_one_feature_sum_layer_is_the_solved_lambda_i_plus_gamma_11t() -> None:
     assert int(torch.linalg.matrix_rank(w)) == 2                       # and spans it
 
 
-@pytest.mark.parametrize("reduce", REDUCE)
-def test_layers_respect_relabelling_the_whole_batch(dtype: torch.dtype, reduce: str) -> None:
+@pytest.mark.parametrize("aggr", AGGRS)
+def test_layers_respect_relabelling_the_whole_batch(dtype: torch.dtype, aggr: str) -> None:
     # Reordering rows of x and batch together relabels every set's elements at once.
     torch.manual_seed(0)
     x, batch = _sets(dtype)
     data = Data(x=x, batch=batch)
     act = GraphPermutation(x.shape[0])
-    layer = EquivariantSetLayer(4, 3, reduce=reduce).to(dtype)
-    model = DeepSets(4, 2, hidden=8, reduce=reduce).to(dtype)
+    layer = EquivariantSetLayer(4, 3, aggr=aggr).to(dtype)
+    model = DeepSets(4, 2, hidden=8, aggr=aggr).to(dtype)
     assert_equivariant(lambda d: layer(d.x, d.batch), data, act, Permutation(x.shape[0]), dtype=dtype)
     assert_invariant(lambda d: model(d.x, d.batch), data, act, dtype=dtype)
 
@@ -168,10 +176,10 @@ def test_bad_arguments() -> None:
         check_sets(torch.randn(3, 2), torch.tensor([0, 1, 2]), num_sets=2)
     with pytest.raises(ValueError, match="empty batch needs num_sets"):
         pool(torch.randn(0, 2), torch.zeros(0, dtype=torch.long))
-    with pytest.raises(ValueError, match="unknown reduction"):
-        DeepSets(2, 1, reduce="median")
-    with pytest.raises(ValueError, match="unknown reduction"):
-        pool(torch.randn(3, 2), reduce="prod")
+    with pytest.raises(ValueError, match="unknown aggregation"):
+        DeepSets(2, 1, aggr="median")
+    with pytest.raises(ValueError, match="unknown aggregation"):
+        pool(torch.randn(3, 2), aggr="prod")
 
 
 # --- validation at the boundary: each call checks its inputs once ----------------------------------

@@ -409,7 +409,7 @@ def test_banded_circulants(data: st.DataObject) -> None:
     r = data.draw(st.integers(0, (n - 1) // 2), label="r")
     mask = band_mask(n, r)
     for method in ("svd", "orbits"):
-        basis = solve(cyclic(n), cyclic(n), mask=mask, method=method)
+        basis = solve(cyclic(n), cyclic(n), support=mask, method=method)
         assert basis.shape[0] == 2 * r + 1
         assert maxabs(basis[:, ~mask]) == 0.0
         offsets = [k for k in range(-r, r + 1)]
@@ -420,7 +420,7 @@ def test_banded_circulants(data: st.DataObject) -> None:
 def test_periodic_3x3_neighbourhood_gives_nine_weights() -> None:
     mask = neighbourhood_mask_2d(6, 6)
     for method in ("svd", "orbits"):
-        basis = solve(shifts_2d(6, 6), shifts_2d(6, 6), mask=mask, method=method)
+        basis = solve(shifts_2d(6, 6), shifts_2d(6, 6), support=mask, method=method)
         assert basis.shape == (9, 36, 36)
         assert float(basis[:, ~mask].abs().max()) == 0.0
 
@@ -444,7 +444,7 @@ def test_channels_with_a_3x3_neighbourhood_are_a_circular_conv2d(h: int, w: int,
     mask = torch.ones(c_out, c_in, 1, 1, dtype=torch.bool) * local[None, None]  # [c_out, c_in, hw, hw]
     mask = mask.permute(0, 2, 1, 3).reshape(c_out * h * w, c_in * h * w)
     rep_in, rep_out = _channels(shifts_2d(h, w), c_in), _channels(shifts_2d(h, w), c_out)
-    basis = solve(rep_in, rep_out, mask=mask, method=method)
+    basis = solve(rep_in, rep_out, support=mask, method=method)
     assert basis.shape[0] == conv_params
     torch.manual_seed(0)
     convs = []
@@ -461,13 +461,13 @@ def test_a_mask_that_is_not_invariant_keeps_only_orbits_inside_it(n: int, method
     row0 = torch.zeros(n, n, dtype=torch.bool)
     row0[0] = True
     # every orbit of (i, j) under the shifts meets every row, so none fits into row 0 (for n > 1)
-    assert solve(cyclic(n), cyclic(n), mask=row0, method=method).shape[0] == (1 if n == 1 else 0)
+    assert solve(cyclic(n), cyclic(n), support=row0, method=method).shape[0] == (1 if n == 1 else 0)
     nothing = torch.zeros(n, n, dtype=torch.bool)
-    assert solve(cyclic(n), cyclic(n), mask=nothing, method=method).shape == (0, n, n)
+    assert solve(cyclic(n), cyclic(n), support=nothing, method=method).shape == (0, n, n)
     # S_n: the diagonal orbit fits into "diagonal plus one stray entry", the off-diagonal orbit does not
     stray = torch.eye(n, dtype=torch.bool)
     stray[0, n - 1] = True
-    basis = solve(symmetric(n), symmetric(n), mask=stray, method=method)
+    basis = solve(symmetric(n), symmetric(n), support=stray, method=method)
     assert basis.shape[0] == 1
     assert torch.allclose(basis[0].abs(), torch.eye(n, dtype=torch.float64) / n ** 0.5, atol=ATOL)
 
@@ -629,14 +629,14 @@ def test_tied_entries_of_the_symmetric_group_diagonal_and_off_diagonal(n: int, m
 def test_tied_entries_mark_masked_entries(method: str) -> None:
     n, r = 7, 1
     mask = band_mask(n, r)
-    labels = tied_entries(solve(cyclic(n), cyclic(n), mask=mask, method=method))
+    labels = tied_entries(solve(cyclic(n), cyclic(n), support=mask, method=method))
     assert bool((labels[~mask] == -1).all())
     assert bool((labels[mask] >= 0).all())
     assert len(set(labels[mask].tolist())) == 2 * r + 1
 
 
 def test_canonical_of_an_empty_basis_is_empty() -> None:
-    basis = solve(cyclic(3), cyclic(3), mask=torch.zeros(3, 3, dtype=torch.bool))
+    basis = solve(cyclic(3), cyclic(3), support=torch.zeros(3, 3, dtype=torch.bool))
     assert basis.shape == (0, 3, 3)
     assert canonical(basis).shape == (0, 3, 3)
 
@@ -685,8 +685,8 @@ def test_results_are_cached_and_returned_as_copies(monkeypatch: pytest.MonkeyPat
 def test_cache_distinguishes_masks_and_methods() -> None:
     rep = cyclic(6)
     full = solve(rep, rep, method="svd")
-    banded = solve(rep, rep, method="svd", mask=band_mask(6, 1))
-    orbits = solve(rep, rep, method="orbits", mask=band_mask(6, 1))
+    banded = solve(rep, rep, method="svd", support=band_mask(6, 1))
+    orbits = solve(rep, rep, method="orbits", support=band_mask(6, 1))
     assert (full.shape[0], banded.shape[0], orbits.shape[0]) == (6, 3, 3)
 
 
@@ -746,10 +746,10 @@ def test_error_combining_different_groups() -> None:
 
 
 def test_error_mask_of_the_wrong_shape() -> None:
-    with pytest.raises(ValueError, match="mask must have shape"):
-        solve(cyclic(4), cyclic(4), mask=torch.ones(4, 5, dtype=torch.bool))
-    with pytest.raises(ValueError, match="mask must have shape"):
-        solve(cyclic(4), cyclic(4).trivial(), mask=torch.ones(4, 1, dtype=torch.bool))
+    with pytest.raises(ValueError, match="support must have shape"):
+        solve(cyclic(4), cyclic(4), support=torch.ones(4, 5, dtype=torch.bool))
+    with pytest.raises(ValueError, match="support must have shape"):
+        solve(cyclic(4), cyclic(4).trivial(), support=torch.ones(4, 1, dtype=torch.bool))
 
 
 def test_error_orbits_needs_permutations() -> None:

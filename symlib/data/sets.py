@@ -26,7 +26,7 @@ from symlib.data.digits import shuffled
 from symlib.groups import Permutation, Trivial
 from symlib.symmetry import Symmetry
 
-__all__ = ["SPLITS", "TRAIN_IMAGES", "digit_sets", "digits", "flatten", "symmetries"]
+__all__ = ["SPLITS", "TRAIN_IMAGES", "digit_images", "digit_sets", "flatten", "symmetries"]
 
 #: Images in the training pool; the remaining 797 of the 1,797 form the test pool.
 TRAIN_IMAGES = 1_000
@@ -39,7 +39,7 @@ def _all_digits() -> tuple[Tensor, Tensor]:
     return x.flatten(1), y                                                  # [1797, 64] in [0, 1]
 
 
-def digits(split: str = "train") -> tuple[Tensor, Tensor]:
+def digit_images(split: str = "train") -> tuple[Tensor, Tensor]:
     """The images of one pool: ``(x [M, 64] float32 in [0, 1], digit [M] int64)``.
 
     ``split="train"`` gives 1,000 images, ``"test"`` the other 797; the two are disjoint.
@@ -71,7 +71,7 @@ def digit_sets(num_sets: int, sizes: int | tuple[int, int] = (1, 10), *, split: 
         raise ValueError(f"set sizes must satisfy 1 <= low <= high, got {sizes}")
     if num_sets < 1:
         raise ValueError(f"num_sets must be positive, got {num_sets}")
-    x, y = digits(split)
+    x, y = digit_images(split)
     gen = torch.Generator().manual_seed(seed)
     n = torch.randint(low, high + 1, (num_sets,), generator=gen)
     picks = torch.randint(len(y), (int(n.sum()),), generator=gen).split(n.tolist())

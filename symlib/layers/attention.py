@@ -114,10 +114,10 @@ class TransformerClassifier(nn.Module):
     (self-attention + MLP, residual), mean pooling over tokens, linear classifier.
 
     Without a positional encoding the whole model is invariant to permutations of the tokens: it
-    sees a sentence as a bag of words. Shapes: ``tokens [B, N]`` (long) → logits ``[B, classes]``.
+    sees a sentence as a bag of words. Shapes: ``tokens [B, N]`` (long) → logits ``[B, num_classes]``.
     """
 
-    def __init__(self, vocab: int, classes: int, *, dim: int = 32, heads: int = 4, layers: int = 2,
+    def __init__(self, vocab: int, num_classes: int, *, dim: int = 32, heads: int = 4, layers: int = 2,
                  positional: str | None = None, max_len: int = 64) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab, dim)
@@ -127,7 +127,7 @@ class TransformerClassifier(nn.Module):
                            "norm2": nn.LayerNorm(dim),
                            "mlp": nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))})
             for _ in range(layers))
-        self.head = nn.Linear(dim, classes)
+        self.head = nn.Linear(dim, num_classes)
 
     def features(self, tokens: Tensor) -> Tensor:
         """Per-token features before pooling: ``[B, N, dim]`` (permutation-equivariant without

@@ -29,17 +29,18 @@ class EquivariantLinear(nn.Module):
 
     Args:
         rep_in, rep_out: representations of one group (see :mod:`symlib.reps`).
-        mask: optional locality mask ``[d_out, d_in]`` (entries forced to zero).
+        support: optional boolean ``[d_out, d_in]``, the entries allowed to be nonzero (locality);
+            the others are forced to zero.
         bias: add a bias from the invariant vectors of ``rep_out`` (those with ``ρ(g) b = b``).
 
     Shapes: input ``[..., d_in]`` → output ``[..., d_out]``. Parameters: ``weight`` ``[k]`` and
     ``bias`` ``[k_b]``, where ``k = solve(rep_in, rep_out).shape[0]``.
     """
 
-    def __init__(self, rep_in: Rep, rep_out: Rep, *, mask: Tensor | None = None, bias: bool = True,
+    def __init__(self, rep_in: Rep, rep_out: Rep, *, support: Tensor | None = None, bias: bool = True,
                  dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
-        basis = solve(rep_in, rep_out, mask=mask)                   # [k, d_out, d_in]
+        basis = solve(rep_in, rep_out, support=support)                   # [k, d_out, d_in]
         self.register_buffer("basis", basis.to(dtype))
         self.d_in, self.d_out = rep_in.dim, rep_out.dim
         k = basis.shape[0]

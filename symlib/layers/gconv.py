@@ -202,17 +202,17 @@ def spatial_max_pool(x: Tensor) -> Tensor:
     return F.max_pool2d(x.reshape(b, c * g, s, s), 2).reshape(b, c, g, s // 2, s // 2)
 
 
-def group_pool(x: Tensor, reduce: str = "max") -> Tensor:
+def group_pool(x: Tensor, aggr: str = "max") -> Tensor:
     """Pool over the orientation axis: ``[B, C, |H|, ...]`` → ``[B, C, ...]``. Of group feature maps
     ``[B, C, |H|, s, s]`` the result rotates (mirrors) with the input like an ordinary image, without
     the orientation shuffle; of spatially pooled features ``[B, C, |H|]`` it is invariant."""
     if x.dim() < 3:
         raise ValueError(f"group_pool expects group features [B, C, |H|, ...], got {tuple(x.shape)}")
-    if reduce == "max":
+    if aggr == "max":
         return x.amax(dim=2)
-    if reduce == "mean":
+    if aggr == "mean":
         return x.mean(dim=2)
-    raise ValueError(f"reduce must be 'max' or 'mean', got {reduce!r}")
+    raise ValueError(f"aggr must be 'max' or 'mean', got {aggr!r}")
 
 
 class GCNN(nn.Module):

@@ -32,7 +32,7 @@ from torch_geometric.nn import MessagePassing
 from torch_geometric.utils import scatter
 
 from symlib.layers import mlp
-from symlib.layers.sets import REDUCTIONS, _pool, _to_padded, check_sets
+from symlib.layers.sets import _check_aggr, _pool, _to_padded, check_sets
 
 __all__ = ["GNN", "AdjacencyMLP", "MessagePassingLayer", "check_graph"]
 
@@ -77,8 +77,7 @@ class MessagePassingLayer(MessagePassing):
     validate: bool = True
 
     def __init__(self, in_features: int, out_features: int, *, aggr: str = "sum") -> None:
-        if aggr not in REDUCTIONS:
-            raise ValueError(f"unknown aggregation {aggr!r}: expected one of {', '.join(REDUCTIONS)}")
+        _check_aggr(aggr)
         super().__init__(aggr=aggr)
         self.in_features, self.out_features = in_features, out_features
         self.phi = nn.Sequential(nn.Linear(in_features, out_features), nn.ReLU())
@@ -124,8 +123,8 @@ class GNN(nn.Module):
     def __init__(self, in_features: int, out_features: int, *, hidden: int = 32, layers: int = 3,
                  aggr: str = "sum", pool: str | None = None) -> None:
         super().__init__()
-        if pool is not None and pool not in REDUCTIONS:
-            raise ValueError(f"unknown pooling {pool!r}: expected None or one of {', '.join(REDUCTIONS)}")
+        if pool is not None:
+            _check_aggr(pool, "pooling")
         self.in_features, self.pool = in_features, pool
         self.encoder = nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU())
         self.layers = nn.ModuleList(MessagePassingLayer(hidden, hidden, aggr=aggr) for _ in range(layers))

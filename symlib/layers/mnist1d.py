@@ -3,13 +3,13 @@
 Chapter 03 trains them on real and on position-shuffled signals, and ``scripts/reproduce.py`` trains
 them at the paper's settings. Both take signals ``[N, 40]`` and return class scores ``[N, 10]``:
 
-* :func:`mlp` — ``40 → 100 → 100 → 10`` with ReLUs, the second hidden layer as a residual step
+* :func:`residual_mlp` — ``40 → 100 → 100 → 10`` with ReLUs, the second hidden layer as a residual step
   ``h + ReLU(W h + b)``: 15,210 parameters;
 * :func:`cnn` — three 1D convolutions of 25 channels (kernels 5, 3, 3, each with stride 2 and
   padding 1: lengths 40 → 19 → 10 → 5), ReLUs, and a linear classifier on the ``25 × 5`` features:
   5,210 parameters.
 
-They are plain ``nn.Sequential`` stacks, so ``print(mlp())`` shows every layer. The sizes are
+They are plain ``nn.Sequential`` stacks, so ``print(residual_mlp())`` shows every layer. The sizes are
 MNIST-1D's (``symlib.data.mnist1d.LENGTH`` and ``NUM_CLASSES``), as arguments: layers never import
 data.
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-__all__ = ["Residual", "cnn", "mlp"]
+__all__ = ["Residual", "cnn", "residual_mlp"]
 
 
 class Residual(nn.Module):
@@ -32,7 +32,7 @@ class Residual(nn.Module):
         return x + self.f(x)
 
 
-def mlp(hidden: int = 100, *, length: int = 40, num_classes: int = 10) -> nn.Sequential:
+def residual_mlp(hidden: int = 100, *, length: int = 40, num_classes: int = 10) -> nn.Sequential:
     """The MNIST-1D MLP: ``[N, length]`` → ``[N, num_classes]``, two hidden layers, the second residual."""
     return nn.Sequential(nn.Linear(length, hidden), nn.ReLU(),
                          Residual(nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU())),

@@ -44,17 +44,17 @@ from torch_geometric.utils import scatter
 
 from symlib.layers import mlp
 
-__all__ = ["REDUCTIONS", "DeepSets", "EquivariantSetLayer", "PaddedMLP", "check_sets", "pool",
+__all__ = ["AGGREGATIONS", "DeepSets", "EquivariantSetLayer", "PaddedMLP", "check_sets", "pool",
            "to_padded"]
 
-#: The aggregations every layer here accepts.
-REDUCTIONS = ("sum", "mean", "max")
+#: The aggregations (``aggr``) every set and graph layer accepts.
+AGGREGATIONS = ("sum", "mean", "max")
 
 
-def _check_reduce(reduce: str) -> str:
-    if reduce not in REDUCTIONS:
-        raise ValueError(f"unknown reduction {reduce!r}: expected one of {', '.join(REDUCTIONS)}")
-    return reduce
+def _check_aggr(aggr: str, what: str = "aggregation") -> str:
+    if aggr not in AGGREGATIONS:
+        raise ValueError(f"unknown {what} {aggr!r}: expected one of {', '.join(AGGREGATIONS)}")
+    return aggr
 
 
 def check_sets(x: Tensor, batch: Tensor | None = None, *, features: int | None = None,
@@ -101,22 +101,22 @@ def _num_sets(batch: Tensor | None, num_sets: int | None) -> int:
     return int(batch.max()) + 1 if batch.numel() else 0
 
 
-def _pool(x: Tensor, batch: Tensor | None, reduce: str, num_sets: int) -> Tensor:
+def _pool(x: Tensor, batch: Tensor | None, aggr: str, num_sets: int) -> Tensor:
     """:func:`pool` without checks, for inputs a model has checked: ``[N, F]`` → ``[num_sets, F]``."""
     if batch is None:
         batch = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
-    return scatter(x, batch, dim=0, dim_size=num_sets, reduce=reduce)
+    return scatter(x, batch, dim=0, dim_size=num_sets, reduce=aggr)
 
 
-def pool(x: Tensor, batch: Tensor | None = None, reduce: str = "sum", *,
+def pool(x: Tensor, batch: Tensor | None = None, aggr: str = "sum", *,
          num_sets: int | None = None) -> Tensor:
-    """Pool the elements of each set: ``[N, F]`` → ``[B, F]``, with ``reduce`` in sum, mean, max.
+    """Pool the elements of each set: ``[N, F]`` → ``[B, F]``, with ``aggr`` in sum, mean, max.
 
     Empty sets (possible only with ``num_sets``) pool to zeros, as in torch_geometric.
     """
-    _check_reduce(reduce)
+    _check_aggr(aggr)
     b = check_sets(x, batch, num_sets=num_sets, who="pool")
-    return _pool(x, batch, reduce, b)
+    return _pool(x, batch, aggr, b)
 
 
 class EquivariantSetLayer(nn.Module):
@@ -124,7 +124,7 @@ class EquivariantSetLayer(nn.Module):
 
     Shapes: ``x [N, in_features]``, ``batch [N]`` → ``[N, out_features]``. Parameters: ``lam``
     (``Λ`` and ``b``, a ``Linear``) and ``gamma`` (``Γ``, a ``Linear`` without bias). With one
-    feature in and out and ``reduce="sum"`` it is ``λ x_i + γ Σ_j x_j + b``: the weight matrix
+    feature in and out and ``aggr="sum"`` it is ``λ x_i + γ Σ_j x_j + b``: the weight matrix
     ``λ I + γ 1 1ᵀ`` that solving the permutation constraint gives (see :mod:`symlib.solve`).
     With ``mean`` or ``max`` the pooled term is rescaled or nonlinear, still equivariant.
 
@@ -137,11 +137,11 @@ class EquivariantSetLayer(nn.Module):
     #: check the inputs at every call; an owning model that has checked them sets it to False
     validate: bool = True
 
-    def __init__(self, in_features: int, out_features: int, *, reduce: str = "sum",
+    def __init__(self, in_features: int, out_features: int, *, aggr: str = "sum",
                  bias: bool = True) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        self.reduce = _check_reduce(reduce)
+        self.aggr = _check_aggr(aggr)
         self.lam = nn.Linear(in_features, out_features, bias=bias)
         self.gamma = nn.Linear(in_features, out_features, bias=False)
 
@@ -150,12 +150,12 @@ class EquivariantSetLayer(nn.Module):
             b = check_sets(x, batch, features=self.in_features, num_sets=num_sets, who=type(self).__name__)
         else:
             b = _num_sets(batch, num_sets)
-        pooled = _pool(x, batch, self.reduce, b)                            # [B, in]
+        pooled = _pool(x, batch, self.aggr, b)                            # [B, in]
         index = batch if batch is not None else torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
         return self.lam(x) + self.gamma(pooled)[index]                     # [N, out]
 
     def extra_repr(self) -> str:
-        return f"{self.in_features}, {self.out_features}, reduce={self.reduce!r}"
+        return f"{self.in_features}, {self.out_features}, aggr={self.aggr!r}"
 
 
 class DeepSets(nn.Module):
@@ -166,28 +166,28 @@ class DeepSets(nn.Module):
         hidden: width of ``φ``'s layers (and of the pooled representation).
         phi_layers: linear layers in ``φ``, each followed by a ReLU.
         rho_layers: linear layers in ``ρ`` (ReLUs between them); ``1`` makes ``ρ`` affine.
-        reduce: ``"sum"``, ``"mean"`` or ``"max"``.
+        aggr: ``"sum"``, ``"mean"`` or ``"max"``.
 
     Shapes: ``x [N, in_features]``, ``batch [N]`` → ``[B, out_features]``. The same weights apply to
     sets of every size: nothing in the model depends on ``N`` or on the size of a set.
     """
 
     def __init__(self, in_features: int, out_features: int, *, hidden: int = 64, phi_layers: int = 2,
-                 rho_layers: int = 1, reduce: str = "sum") -> None:
+                 rho_layers: int = 1, aggr: str = "sum") -> None:
         super().__init__()
         if phi_layers < 1 or rho_layers < 1:
             raise ValueError(f"phi_layers and rho_layers must be >= 1, got {phi_layers}, {rho_layers}")
         self.in_features = in_features
-        self.reduce = _check_reduce(reduce)
+        self.aggr = _check_aggr(aggr)
         self.phi = mlp([in_features] + [hidden] * phi_layers, final_activation=True)
         self.rho = mlp([hidden] * rho_layers + [out_features])
 
     def forward(self, x: Tensor, batch: Tensor | None = None, *, num_sets: int | None = None) -> Tensor:
         b = check_sets(x, batch, features=self.in_features, num_sets=num_sets, who=type(self).__name__)
-        return self.rho(_pool(self.phi(x), batch, self.reduce, b))
+        return self.rho(_pool(self.phi(x), batch, self.aggr, b))
 
     def extra_repr(self) -> str:
-        return f"reduce={self.reduce!r}"
+        return f"aggr={self.aggr!r}"
 
 
 def to_padded(x: Tensor, batch: Tensor | None, max_size: int, *,
