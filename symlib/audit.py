@@ -37,7 +37,7 @@ from torch import nn
 from symlib.equivariance import Verdict, cast_floats, equivariance_error
 from symlib.symmetry import Call, Symmetry
 
-__all__ = ["Audit", "AuditRow", "Symmetry", "audit"]
+__all__ = ["Audit", "AuditRow", "audit"]
 
 
 @dataclass

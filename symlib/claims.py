@@ -31,6 +31,8 @@ from types import TracebackType
 
 import numpy as np
 
+__all__ = ["ClaimFailed", "Claims", "GLUE_DIGITS", "glue", "record"]
+
 
 def record(**fields: object) -> None:
     """Append ``fields`` as a JSON line to ``$SYMLIB_RECORD/<pid>.jsonl``; nothing if it is unset."""

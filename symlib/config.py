@@ -21,6 +21,9 @@ from typing import Literal, TypeVar
 import numpy as np
 import torch
 
+__all__ = ["SCALES", "Scale", "Setup", "cache_dir", "check_scale", "default_device", "progress_enabled",
+           "seed_everything", "setup"]
+
 Scale = Literal["ci", "full"]
 SCALES: tuple[str, ...] = ("ci", "full")
 T = TypeVar("T")

@@ -34,6 +34,10 @@ from torch import Tensor
 from symlib import portable
 from symlib.geometry import random_rotations
 
+__all__ = ["Action", "CyclicShift1d", "CyclicShift2d", "Dihedral4", "Element", "Euclidean3d",
+           "GraphPermutation", "OnFeatureMaps", "Permutation", "Product", "Reversal", "Rot90", "SignFlip",
+           "Trivial"]
+
 Element = Any
 
 

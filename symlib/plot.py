@@ -22,6 +22,10 @@ from matplotlib.figure import Figure
 
 from symlib.geometry import rotate_about_z
 
+__all__ = ["FIGSIZE", "SHIFT_TITLES", "STYLE", "StaticSlider", "image", "rotated_predictions",
+           "rotation_explorer", "rotation_slider", "shift_explorer", "shift_slider", "static_slider",
+           "subplots", "use_style"]
+
 #: Single-column width × height in inches; chapters scale the width for multi-panel figures.
 FIGSIZE = (6.4, 3.6)
 #: A diverging colormap for signed values (weights, errors) and a sequential one for magnitudes.

@@ -27,6 +27,8 @@ from torch import Tensor
 
 from symlib.reps import RANK_TOL, Rep, check_same_group
 
+__all__ = ["Method", "canonical", "clear_cache", "constraints", "solve", "tied_entries"]
+
 Method = Literal["auto", "svd", "orbits"]
 
 

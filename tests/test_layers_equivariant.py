@@ -217,7 +217,7 @@ def test_group_average_is_invariant_for_any_model() -> None:
     x = torch.randn(4, 6, dtype=torch.float64)
     for action in (SignFlip(), Reversal()):
         assert_invariant(GroupAverage(mlp, action), x, action, dtype=torch.float64)
-        assert invariance_error(mlp, x, action).max > 1e-3
+        assert_broken(invariance_error(mlp, x, action))
     with pytest.raises(ValueError, match="finite group"):
         GroupAverage(mlp, Euclidean3d())
 

@@ -13,6 +13,8 @@ from symlib.equivariance import invariance_error, tolerance
 from symlib.groups import Rot90
 from symlib.layers import count_parameters
 
+from helpers import assert_broken
+
 pytestmark = pytest.mark.usefixtures("single_threaded_torch")
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "rotated_mnist.py"
 
@@ -33,7 +35,7 @@ def test_the_paper_architectures(script) -> None:
     x = torch.randn(2, 1, 28, 28, dtype=torch.float64)
     assert z2(x).shape == p4(x).shape == (2, 10)
     assert invariance_error(p4, x, Rot90()).max <= tolerance(torch.float64)
-    assert invariance_error(z2, x, Rot90()).max > 1e-3
+    assert_broken(invariance_error(z2, x, Rot90()))
     assert 0.8 < count_parameters(p4) / count_parameters(z2) < 1.2
 
 

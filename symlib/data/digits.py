@@ -23,6 +23,8 @@ from torch.utils.data import TensorDataset
 
 from symlib.groups import Dihedral4, Rot90
 
+__all__ = ["NUM_IMAGES", "augmented_cross_entropy", "load", "random_transform", "shuffled", "transformed"]
+
 NUM_IMAGES = 1797
 
 

@@ -49,6 +49,10 @@ from symlib.geometry import complete_graph, random_rotations
 from symlib.groups import Euclidean3d, Permutation, Product, Trivial
 from symlib.symmetry import Symmetry
 
+__all__ = ["AUTHORS_SEED", "AUTHORS_SYSTEMS", "DT", "FRAME_IN", "FRAME_OUT", "MAX_FORCE", "Model", "NBody",
+           "SAMPLE_EVERY", "SPLITS", "authors_initial_conditions", "forces", "generate", "initial_conditions",
+           "load", "load_authors", "loss", "rotated_loss", "simulate", "split_seed", "symmetries"]
+
 #: An N-body model: ``model(pos [B, n, 3], vel [B, n, 3], charges [B, n]) → positions [B, n, 3]``
 #: (:mod:`symlib.layers.egnn`).
 Model = Callable[[Tensor, Tensor, Tensor], Tensor]

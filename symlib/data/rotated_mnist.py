@@ -28,6 +28,8 @@ from torch.utils.data import TensorDataset
 
 from symlib.config import cache_dir
 
+__all__ = ["MD5", "MEMBERS", "NUM_TRAIN", "SIZE", "URL", "ZIP_NAME", "download", "load"]
+
 URL = "http://www.iro.umontreal.ca/~lisa/icml2007data/mnist_rotation_new.zip"
 MD5 = "0f9a947ff3d30e95cd685462cbf3b847"
 ZIP_NAME = "mnist_rotation_new.zip"

@@ -33,6 +33,8 @@ from collections.abc import Sequence
 
 from torch import nn
 
+__all__ = ["count_parameters", "mlp"]
+
 
 def count_parameters(module: nn.Module) -> int:
     """Number of scalar parameters of ``module`` (works on the ``meta`` device, so a layer far too

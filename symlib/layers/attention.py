@@ -26,6 +26,8 @@ from torch import Tensor, nn
 
 from symlib import portable
 
+__all__ = ["PositionalEncoding", "SelfAttention", "TransformerClassifier", "sinusoidal_encoding"]
+
 
 class SelfAttention(nn.Module):
     """Multi-head self-attention, numerically equal to ``nn.MultiheadAttention(dim, heads,

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+__all__ = ["LocallyConnected2d", "LocallyConnectedRing", "RingCNN"]
+
 
 class LocallyConnected2d(nn.Module):
     """A convolution without weight sharing: every output position has its own ``k×k`` kernel.

@@ -51,6 +51,8 @@ from torch_geometric.utils import scatter
 from symlib.geometry import neighbours
 from symlib.layers import mlp
 
+__all__ = ["CoordinateGNN", "EGNN", "EGNNLayer", "LinearDynamics"]
+
 
 def _check_graph(h: Tensor, x: Tensor, edge_index: Tensor) -> None:
     if x.dim() != 2 or x.shape[1] != 3:
@@ -81,7 +83,7 @@ class EGNNLayer(nn.Module):
             ``edge_attr`` is checked against ``edge_dim`` either way, and :meth:`dense` always checks.
     """
 
-    #: check the inputs at every call; an owning model that has checked them sets it to False
+    # check the inputs at every call; an owning model that has checked them sets it to False
     validate: bool = True
 
     def __init__(self, hidden: int, edge_dim: int = 0, *, update_features: bool = True) -> None:

@@ -23,6 +23,8 @@ from symlib.groups import Action
 from symlib.reps import Rep
 from symlib.solve import solve
 
+__all__ = ["EquivariantLinear", "GroupAverage"]
+
 
 class EquivariantLinear(nn.Module):
     """``y = (Σ_k c_k B_k) x + b`` with ``B_k`` a basis of the ``ρ_in → ρ_out`` equivariant maps.

@@ -37,6 +37,8 @@ from torch import Tensor, nn
 
 from symlib.groups import Dihedral4, Rot90, Trivial
 
+__all__ = ["GCNN", "GROUPS", "GroupConv", "LiftingConv", "group_pool", "spatial_max_pool"]
+
 #: ``z2`` is the trivial point group: only translations, so its layers are ordinary convolutions
 #: (Cohen & Welling's Z2CNN baseline, built by exactly the same code as the P4CNN).
 GROUPS = {"z2": Trivial, "p4": Rot90, "p4m": Dihedral4}

@@ -73,7 +73,7 @@ class MessagePassingLayer(MessagePassing):
             :class:`GNN` sets it to ``False`` on its layers, having checked its own inputs.
     """
 
-    #: check the inputs at every call; an owning model that has checked them sets it to False
+    # check the inputs at every call; an owning model that has checked them sets it to False
     validate: bool = True
 
     def __init__(self, in_features: int, out_features: int, *, aggr: str = "sum") -> None:

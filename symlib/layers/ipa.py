@@ -32,6 +32,8 @@ from torch import Tensor, nn
 
 from symlib.geometry import check_rotations
 
+__all__ = ["InvariantPointAttention"]
+
 
 class InvariantPointAttention(nn.Module):
     """Invariant point attention (see module docstring).

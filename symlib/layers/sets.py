@@ -134,7 +134,7 @@ class EquivariantSetLayer(nn.Module):
             trusts ``x`` and ``batch`` and reads no values of ``batch`` beyond what it needs.
     """
 
-    #: check the inputs at every call; an owning model that has checked them sets it to False
+    # check the inputs at every call; an owning model that has checked them sets it to False
     validate: bool = True
 
     def __init__(self, in_features: int, out_features: int, *, aggr: str = "sum",
