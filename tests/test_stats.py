@@ -7,10 +7,20 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symlib.stats import MIN_SEEDS, compare, estimate, exceeds, exceeds_ratio
+from symlib.stats import (
+    MIN_SEEDS,
+    compare,
+    estimate,
+    exceeds,
+    exceeds_ratio,
+    one_sample,
+    t_cdf,
+    t_quantile,
+    welch,
+)
 
 runs = st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=2, max_size=8)
 
@@ -103,3 +113,87 @@ def test_an_estimate_against_a_fixed_number() -> None:
     assert e.above(0.90, sigmas=1)
     two = estimate([0.9, 0.9 + 1e-9])
     assert not (two.above(0.0) or two.below(1.0) or two.within(0.9, 1.0)), "two runs are never enough"
+
+
+# --------------------------------------------------------------------------------------------------
+# the declared test: Welch's t with its 95% interval
+
+
+@pytest.mark.parametrize("df, quantile", [(1, 12.706204736174707), (2, 4.302652729749464),
+                                          (4, 2.7764451051977934), (10, 2.2281388519862744),
+                                          (30, 2.0422724563012373)])
+def test_t_quantiles_match_the_tables(df: int, quantile: float) -> None:
+    assert t_quantile(0.975, df) == pytest.approx(quantile, rel=1e-12)
+    assert t_cdf(quantile, df) == pytest.approx(0.975, abs=1e-14)
+    assert t_quantile(0.025, df) == -t_quantile(0.975, df)
+
+
+@settings(max_examples=60)
+@given(st.floats(-60, 60), st.floats(0.5, 500))
+def test_t_cdf_agrees_with_scipy_and_is_symmetric(x: float, df: float) -> None:
+    scipy_stats = pytest.importorskip("scipy.stats")
+    assert t_cdf(x, df) == pytest.approx(float(scipy_stats.t.cdf(x, df)), abs=1e-12)
+    assert t_cdf(-x, df) == pytest.approx(1.0 - t_cdf(x, df), abs=1e-14)
+
+
+def test_welch_matches_scipy_with_its_interval() -> None:
+    scipy_stats = pytest.importorskip("scipy.stats")
+    a = estimate([1.0, 1.2, 0.9, 1.1, 1.3, 0.95, 1.05, 1.15])
+    b = estimate([0.8, 0.85, 0.9, 0.7, 0.95])
+    test = welch(a, b)
+    ref = scipy_stats.ttest_ind(a.values, b.values, equal_var=False)
+    ci = ref.confidence_interval(0.95)
+    assert (test.t, test.p, test.df) == pytest.approx((ref.statistic, ref.pvalue, ref.df), rel=1e-10)
+    assert (test.low, test.high) == pytest.approx((ci.low, ci.high), rel=1e-10)
+    assert test.resolved and test.above(0.1) and not test.above(0.2) and test.n == (8, 5)
+    assert str(test) == "+0.241 [95% CI +0.1, +0.382], n = 8/5, p = 0.0032: resolved"
+
+
+def test_one_sample_and_log_scale() -> None:
+    scipy_stats = pytest.importorskip("scipy.stats")
+    a = estimate([1.0, 1.2, 0.9, 1.1, 1.3, 0.95, 1.05, 1.15])
+    ref = scipy_stats.ttest_1samp(a.values, 1.0)
+    test = one_sample(a, 1.0)
+    assert (test.p, test.df) == pytest.approx((ref.pvalue, 7), rel=1e-10) and not test.resolved
+    losses, halves = estimate([0.2, 0.25, 0.22, 0.21]), estimate([0.1, 0.12, 0.11, 0.105])
+    ratio = welch(losses, halves, log=True)
+    assert ratio.ratio == pytest.approx(2.0, rel=0.05) and ratio.resolved
+    lo, hi = ratio.ratio_interval
+    assert lo < ratio.ratio < hi and math.log(lo) == pytest.approx(ratio.low)
+    mean_log = sum(math.log(v) for v in losses.values) / losses.n
+    assert one_sample(losses, 0.2, log=True).effect == pytest.approx(mean_log - math.log(0.2), rel=1e-12)
+    with pytest.raises(ValueError, match="ratio"):
+        _ = welch(a, a).ratio
+    with pytest.raises(ValueError, match="positive"):
+        one_sample(a, 0.0, log=True)
+
+
+def test_three_seeds_at_two_standard_errors_are_not_resolved() -> None:
+    """The rule this test replaces: with 3 seeds per arm a 2.5-SE difference clears "2 SE", but its
+    Welch interval (about 4 degrees of freedom) includes zero."""
+    a, b = estimate([1.0, 1.1, 1.2]), estimate([0.85, 0.95, 1.05])
+    assert compare(a, b).diff / compare(a, b).se == pytest.approx(1.84, abs=0.01)
+    wider = estimate([1.03, 1.13, 1.23])
+    assert compare(wider, b).exceeds() and not welch(wider, b).resolved
+    assert 0.05 < welch(wider, b).p < 0.1
+
+
+def test_identical_runs_and_bad_input() -> None:
+    same = estimate([1.0, 1.0, 1.0])
+    assert welch(same, same).p == 1.0 and not welch(same, same).resolved
+    shifted = welch(estimate([2.0, 2.0]), same)
+    assert shifted.resolved and shifted.p == 0.0 and shifted.low == shifted.high == 1.0
+    with pytest.raises(TypeError, match="Estimates"):
+        welch([1.0, 2.0], same)
+    with pytest.raises(ValueError, match="q must be"):
+        t_quantile(1.0, 3)
+    with pytest.raises(ValueError, match="degrees of freedom"):
+        t_cdf(1.0, 0)
+
+
+def test_p_is_accurate_far_in_the_tail() -> None:
+    scipy_stats = pytest.importorskip("scipy.stats")
+    c = estimate([0.86, 0.87, 0.875, 0.865, 0.87, 0.868, 0.872, 0.869])
+    m = estimate([0.61, 0.62, 0.615, 0.618, 0.612, 0.617, 0.619, 0.616])
+    ref = scipy_stats.ttest_ind(c.values, m.values, equal_var=False).pvalue
+    assert welch(c, m).p == pytest.approx(ref, rel=1e-8) and 0 < ref < 1e-20
