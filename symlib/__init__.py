@@ -12,9 +12,10 @@ Modules, one concept each:
 * :mod:`symlib.reps` — matrix representations of groups;
 * :mod:`symlib.solve` — every linear map that commutes with a group, solved for;
 * :mod:`symlib.scaling` — power laws fitted with their errors;
-* :mod:`symlib.stats` — results over seeds (mean ± standard error) and the 2-SE rule for comparisons;
+* :mod:`symlib.stats` — results over seeds (mean ± standard error) and the declared test (Welch's t);
 * :mod:`symlib.claims` — a chapter's checked claims, and the numbers glued into its prose;
 * :mod:`symlib.train` — one training loop for every chapter;
+* :mod:`symlib.seeds` — many seeds of one architecture trained as one batched model;
 * :mod:`symlib.checkpoint` — checkpoints that resume a run bitwise where it stopped;
 * :mod:`symlib.distributed` — data-parallel training over processes (``torchrun``);
 * :mod:`symlib.plot` — the book's figure style and explorers;

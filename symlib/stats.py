@@ -13,7 +13,7 @@ Welch's two-sample t test (unequal variances, Welch–Satterthwaite degrees of f
 ``log A − log B`` for losses and errors, which differ by factors; against a fixed number, the
 one-sample t interval). Every finding prints its effect, interval, ``n`` per arm and ``p``::
 
-    test = welch(cnn, mlp)                   # "+0.253 [95% CI +0.248, +0.257], n = 8/8, p = 1.6e-21: resolved"
+    test = welch(cnn, mlp)           # "+0.253 [95% CI +0.248, +0.257], n = 8/8, p = 1.6e-21: resolved"
     claims.check("the CNN beats the MLP by more than 15 points", test.above(0.15))
     welch(gnn, egnn, log=True).above(math.log(2))                 # more than twice the EGNN's error
     one_sample(cnn, 0.80).above()                                  # above 80%

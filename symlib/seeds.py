@@ -1,0 +1,173 @@
+"""Many seeds of one architecture, trained as one batched model.
+
+A finding needs several independent runs (:mod:`symlib.stats`), and small models leave a CPU core
+idle between kernel launches. :func:`train_seeds` trains ``K`` seeds at once: the ``K`` models are
+built exactly as :func:`symlib.train.train` builds them (``make()`` under ``torch.manual_seed(seed)``),
+their parameters and buffers are stacked along a new first axis (``torch.func.stack_module_state``),
+and every step evaluates all ``K`` losses in one call of ``torch.func.vmap`` over
+``torch.func.functional_call``::
+
+    runs = train_seeds(lambda: RingCNN(16), loss_fn, data, seeds=range(8), steps=300, batch_size=50)
+    runs.estimate("test")            # an Estimate over the 8 seeds of each run's last "test" evaluation
+
+Each seed keeps everything a separate run has: its initial weights, its own data order (the epoch
+permutation of ``fit`` for that seed), its own optimizer state (one optimizer over the stacked
+parameters: Adam, AdamW and SGD act elementwise, so each seed's slice follows its own update), its
+own gradient clipping (the norm of that seed's gradient) and its own batch-norm statistics. The
+result equals ``K`` separate :func:`~symlib.train.train` runs up to floating-point rounding, which
+``tests/test_seeds.py`` checks for three model families. Two things differ from ``fit``:
+
+* ``loss_fn(model, batch)`` receives a *function* that applies the model (``model(*inputs)``), and the
+  batch of one seed; it must be traceable by ``vmap`` (no ``.item()``, no data-dependent Python
+  branches). A loss that draws random numbers (augmentation) draws them per seed from vmap's
+  ``randomness="different"``: independent across seeds, but not the streams of separate runs;
+* ``data`` must be a ``TensorDataset`` (batches of every seed are stacked; graphs of varying size are
+  not), and there are no checkpoints, AMP or ``torch.compile``: use :func:`symlib.train.train` for
+  long runs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call, stack_module_state, vmap
+from torch.utils.data import TensorDataset
+from tqdm.auto import tqdm
+
+from symlib.config import default_device, progress_enabled
+from symlib.stats import Estimate, estimate
+from symlib.train import History, NonFiniteLossError, _epoch_order
+
+__all__ = ["Runs", "train_seeds"]
+
+
+@dataclass
+class Runs:
+    """What :func:`train_seeds` returns: one trained model and one :class:`~symlib.train.History`
+    per seed, in the order of ``seeds``."""
+
+    seeds: list[int]
+    models: list[nn.Module]
+    histories: list[History]
+
+    def estimate(self, key: str = "loss", *, by: str | None = None) -> Estimate:
+        """Over the seeds: each run's last value of ``key`` (``"loss"``: the last training loss), or,
+        with ``by``, its value of ``key`` at the evaluation where ``by`` was lowest (model selection)."""
+        if by is None:
+            return estimate(h.final(key) for h in self.histories)
+        return estimate(h.best(key, by=by) for h in self.histories)
+
+
+def _stacked_batches(tensors: Sequence[Tensor], orders: Tensor, start: int, size: int) -> list[Tensor]:
+    """Batch ``[start, start + size)`` of each seed's order, stacked: ``[K, size, ...]`` per tensor."""
+    index = orders[:, start:start + size]
+    return [t[index] for t in tensors]
+
+
+def _clip(grads: list[Tensor], max_norm: float) -> None:
+    """Clip each seed's gradient to norm ``max_norm`` in place, as ``nn.utils.clip_grad_norm_`` does
+    for one model: ``g ← g · min(1, max_norm / (‖g‖ + 1e-6))``, ``‖g‖`` over all of that seed's
+    parameters."""
+    norms = torch.stack([g.flatten(1).norm(dim=1) for g in grads]).norm(dim=0)          # [K]
+    scale = (max_norm / (norms + 1e-6)).clamp(max=1.0)
+    for g in grads:
+        g.mul_(scale.view(-1, *[1] * (g.dim() - 1)).to(g.dtype))
+
+
+def _unstack(models: list[nn.Module], params: dict[str, Tensor], buffers: dict[str, Tensor]) -> None:
+    """Copy each seed's slice of the stacked parameters and buffers into its own module."""
+    with torch.no_grad():
+        for k, model in enumerate(models):
+            for name, p in model.named_parameters():
+                p.copy_(params[name][k])
+            for name, b in model.named_buffers():
+                b.copy_(buffers[name][k])
+
+
+def train_seeds(make: Callable[[], nn.Module], loss_fn: Callable[[Callable[..., Any], Any], Tensor],
+                data: TensorDataset, seeds: Iterable[int], *, steps: int, batch_size: int,
+                lr: float = 1e-3, weight_decay: float = 0.0,
+                optimizer: Callable[[Iterable[Tensor]], torch.optim.Optimizer] | None = None,
+                clip_grad: float | None = None,
+                evaluate: Callable[[nn.Module], dict[str, float]] | None = None, eval_every: int = 0,
+                device: str | torch.device | None = None, progress: bool | None = None) -> Runs:
+    """Train one model per seed, all at once (module docstring); arguments as for
+    :func:`symlib.train.fit`. ``evaluate(model)`` is called on each seed's model, in eval mode,
+    every ``eval_every`` steps and after the last.
+
+    Raises:
+        TypeError: ``data`` is not a ``TensorDataset``, or ``make`` is not a function.
+        ValueError: no seeds, repeated seeds, or invalid sizes.
+        NonFiniteLossError: some seed's loss became nan/inf (the message names the seed and step).
+    """
+    seeds = [int(s) for s in seeds]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct and at least one, got {seeds}")
+    if not isinstance(data, TensorDataset):
+        raise TypeError(f"train_seeds stacks the seeds' batches: data must be a TensorDataset, "
+                        f"got {type(data).__name__} (graphs of varying size: use symlib.train.train)")
+    if isinstance(make, nn.Module) or not callable(make):
+        raise TypeError("make must be a function that builds the model, e.g. `lambda: RingCNN(16)`")
+    sizes = (("steps", steps, 1), ("batch_size", batch_size, 1), ("eval_every", eval_every, 0))
+    for name, value, low in sizes:
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    device = torch.device(device) if device is not None else default_device()
+    n = len(data)
+    batch_size = min(batch_size, n)
+    per_epoch = n // batch_size
+
+    models = []
+    for seed in seeds:                                   # the initial weights of train(make, seed=seed)
+        torch.manual_seed(seed)
+        models.append(make().to(device))
+    params, buffers = stack_module_state(models)         # [K, ...] each; params are fresh leaves
+    skeleton = models[0]
+    opt = (optimizer(params.values()) if optimizer is not None
+           else torch.optim.AdamW(params.values(), lr=lr, weight_decay=weight_decay))
+    tensors = [t.to(device) for t in data.tensors]
+    histories = [History() for _ in seeds]
+
+    def one_seed(p: dict[str, Tensor], b: dict[str, Tensor], *batch: Tensor) -> Tensor:
+        def model(*args: Any, **kwargs: Any) -> Any:
+            return functional_call(skeleton, (p, b), args, kwargs)
+        return loss_fn(model, batch)
+
+    losses_of = vmap(one_seed, randomness="different")
+
+    def record_evals(step: int) -> None:
+        _unstack(models, params, buffers)
+        for model, history in zip(models, histories):
+            model.eval()
+            history.evals.append({"step": step, **{k: float(v) for k, v in evaluate(model).items()}})
+            model.train()
+
+    skeleton.train()
+    orders = epoch = None
+    show = progress_enabled() if progress is None else progress
+    for step in tqdm(range(1, steps + 1), disable=not show, desc=f"{len(seeds)} seeds", dynamic_ncols=True):
+        e, b = divmod(step - 1, per_epoch)
+        if e != epoch:
+            orders, epoch = torch.stack([_epoch_order(n, s, e) for s in seeds]).to(device), e
+        losses = losses_of(params, buffers, *_stacked_batches(tensors, orders, b * batch_size, batch_size))
+        values = losses.detach().tolist()
+        bad = [(s, v) for s, v in zip(seeds, values) if not math.isfinite(v)]
+        if bad:
+            raise NonFiniteLossError(f"loss became {bad[0][1]} for seed {bad[0][0]} at step {step}")
+        opt.zero_grad(set_to_none=True)
+        losses.sum().backward()                           # each seed's gradient, from its own loss
+        if clip_grad is not None:
+            _clip([p.grad for p in params.values()], clip_grad)
+        opt.step()
+        for history, value in zip(histories, values):
+            history.step.append(step)
+            history.loss.append(value)
+        if evaluate is not None and ((eval_every and step % eval_every == 0) or step == steps):
+            record_evals(step)
+    _unstack(models, params, buffers)
+    return Runs(seeds, models, histories)

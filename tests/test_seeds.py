@@ -1,0 +1,119 @@
+"""symlib.seeds: K seeds trained as one batched model equal K separate symlib.train.train runs, up to
+rounding (float64 here, so the comparison is tight), for four model families: an MLP, a Conv1d CNN
+with gradient clipping, a p4 G-CNN with batch norm (whose statistics depend on each seed's batch,
+running statistics included), and the EGNN of the N-body chapters (several inputs)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import TensorDataset
+
+from symlib.data import nbody
+from symlib.layers.egnn import EGNN
+from symlib.layers.gconv import GCNN
+from symlib.layers.mnist1d import cnn
+from symlib.seeds import Runs, train_seeds
+from symlib.train import NonFiniteLossError, train
+
+from helpers import assert_matches
+
+pytestmark = pytest.mark.usefixtures("single_threaded_torch")
+F64 = torch.float64
+SEEDS = [0, 1, 2]
+
+
+def _classify(m, b):
+    return F.cross_entropy(m(b[0]), b[1])
+
+
+def _signals() -> TensorDataset:
+    g = torch.Generator().manual_seed(0)
+    return TensorDataset(torch.rand(120, 40, generator=g, dtype=F64), torch.randint(10, (120,), generator=g))
+
+
+def _images() -> TensorDataset:
+    g = torch.Generator().manual_seed(1)
+    images = torch.rand(60, 1, 8, 8, generator=g, dtype=F64)
+    return TensorDataset(images, torch.randint(10, (60,), generator=g))
+
+
+def _systems() -> TensorDataset:
+    return TensorDataset(*[t.double() for t in nbody.generate(60, seed=1).dataset().tensors])
+
+
+FAMILIES = {
+    "mlp": (lambda: nn.Sequential(nn.Linear(40, 32), nn.ReLU(), nn.Linear(32, 10)).double(), _classify,
+            _signals, {}),
+    "cnn, clipped": (lambda: cnn().double(), _classify, _signals, {"clip_grad": 0.5}),
+    "p4 G-CNN, batch norm": (lambda: GCNN(1, 10, [4, 4], group="p4").double(), _classify, _images,
+                             {"weight_decay": 0.01}),
+    "EGNN": (lambda: EGNN(16, 2).double(), nbody.loss, _systems, {"lr": 3e-3}),
+}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_batched_seeds_equal_separate_runs(family: str) -> None:
+    make, loss_fn, data_fn, extra = FAMILIES[family]
+    data = data_fn()
+    probe = data.tensors[0][:8]
+    evaluate = (None if family == "EGNN" else
+                lambda m: {"probe": float(m(probe).detach().square().mean())})
+    settings = dict(steps=25, batch_size=20, evaluate=evaluate, eval_every=10, device="cpu", progress=False,
+                    **extra)
+    runs = train_seeds(make, loss_fn, data, SEEDS, **settings)
+    for seed, model, history in zip(SEEDS, runs.models, runs.histories):
+        alone, alone_history = train(make, loss_fn, data, seed=seed, **settings)
+        for (name, ours), theirs in zip(model.state_dict().items(), alone.state_dict().values()):
+            if ours.is_floating_point():
+                assert_matches(ours, theirs, factor=100)      # 25 steps of Adam: rounding compounds
+            else:
+                assert torch.equal(ours, theirs), name         # batch norm's step counter
+        assert history.step == alone_history.step
+        assert history.loss == pytest.approx(alone_history.loss, rel=1e-10)
+        assert [r["step"] for r in history.evals] == [r["step"] for r in alone_history.evals]
+        for ours, theirs in zip(history.evals, alone_history.evals):
+            assert ours == pytest.approx(theirs, rel=1e-10)
+
+
+def test_runs_estimate_over_seeds() -> None:
+    make, loss_fn, data_fn, _ = FAMILIES["mlp"]
+    data = data_fn()
+    runs = train_seeds(make, loss_fn, data, [3, 4, 5, 6], steps=12, batch_size=30, progress=False,
+                       evaluate=lambda m: {"a": 1.0 + m[0].bias[0].item(), "b": m[0].bias[1].item()},
+                       eval_every=4)
+    assert isinstance(runs, Runs) and runs.seeds == [3, 4, 5, 6] and len(runs.models) == 4
+    assert runs.estimate().values == tuple(h.loss[-1] for h in runs.histories)
+    assert runs.estimate("a").n == 4
+    assert runs.estimate("a", by="b").values == tuple(h.best("a", by="b") for h in runs.histories)
+
+
+def test_bad_requests_are_named() -> None:
+    make, loss_fn, data_fn, _ = FAMILIES["mlp"]
+    data = data_fn()
+    with pytest.raises(ValueError, match="distinct"):
+        train_seeds(make, loss_fn, data, [1, 1], steps=2, batch_size=4)
+    with pytest.raises(ValueError, match="distinct"):
+        train_seeds(make, loss_fn, data, [], steps=2, batch_size=4)
+    with pytest.raises(TypeError, match="TensorDataset"):
+        train_seeds(make, loss_fn, list(data), [0, 1], steps=2, batch_size=4)
+    with pytest.raises(TypeError, match="function that builds"):
+        train_seeds(make(), loss_fn, data, [0, 1], steps=2, batch_size=4)
+    with pytest.raises(ValueError, match="steps"):
+        train_seeds(make, loss_fn, data, [0, 1], steps=0, batch_size=4)
+
+    def explodes(m, b):                    # seed 1's model has a nan weight from the start
+        return _classify(m, b) + m(b[0]).sum() * 0
+
+    def make_bad():
+        model = make()
+        if torch.initial_seed() == 1:
+            with torch.no_grad():
+                model[0].weight[0, 0] = math.nan
+        return model
+    with pytest.raises(NonFiniteLossError, match="seed 1 at step 1"):
+        train_seeds(make_bad, explodes, data, [0, 1], steps=3, batch_size=4, progress=False)
