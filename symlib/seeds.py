@@ -21,9 +21,9 @@ result equals ``K`` separate :func:`~symlib.train.train` runs up to floating-poi
   batch of one seed; it must be traceable by ``vmap`` (no ``.item()``, no data-dependent Python
   branches). A loss that draws random numbers (augmentation) draws them per seed from vmap's
   ``randomness="different"``: independent across seeds, but not the streams of separate runs;
-* ``data`` must be a ``TensorDataset`` (batches of every seed are stacked; graphs of varying size are
-  not), and there are no checkpoints, AMP or ``torch.compile``: use :func:`symlib.train.train` for
-  long runs.
+* ``data`` is a ``TensorDataset`` that every seed draws from, or one ``TensorDataset`` per seed (of
+  equal sizes: each seed its own training set); batches are stacked, so graphs of varying size cannot
+  be. There are no checkpoints, AMP or ``torch.compile``: use :func:`symlib.train.train` for long runs.
 """
 
 from __future__ import annotations
@@ -63,10 +63,30 @@ class Runs:
         return estimate(h.best(key, by=by) for h in self.histories)
 
 
-def _stacked_batches(tensors: Sequence[Tensor], orders: Tensor, start: int, size: int) -> list[Tensor]:
-    """Batch ``[start, start + size)`` of each seed's order, stacked: ``[K, size, ...]`` per tensor."""
+def _stacked_batches(tensors: Sequence[Tensor], orders: Tensor, start: int, size: int,
+                     per_seed: bool) -> list[Tensor]:
+    """Batch ``[start, start + size)`` of each seed's order, stacked: ``[K, size, ...]`` per tensor;
+    with ``per_seed`` the tensors are ``[K, n, ...]`` (each seed's own data), else ``[n, ...]``."""
     index = orders[:, start:start + size]
+    if per_seed:
+        seed = torch.arange(index.shape[0], device=index.device)[:, None]
+        return [t[seed, index] for t in tensors]
     return [t[index] for t in tensors]
+
+
+def _data_tensors(data: TensorDataset | Sequence[TensorDataset], k: int) -> tuple[list[Tensor], bool]:
+    """The training tensors: shared ``[n, ...]``, or stacked ``[K, n, ...]`` from one dataset per seed."""
+    if isinstance(data, TensorDataset):
+        return list(data.tensors), False
+    if (not isinstance(data, Sequence) or len(data) != k
+            or not all(isinstance(d, TensorDataset) for d in data)):
+        raise TypeError("train_seeds stacks the seeds' batches: data must be a TensorDataset, or one "
+                        f"TensorDataset per seed ({k}), got {type(data).__name__} (graphs of varying size: "
+                        "use symlib.train.train)")
+    shapes = {tuple(tuple(t.shape) for t in d.tensors) for d in data}
+    if len(shapes) != 1:
+        raise ValueError(f"the seeds' datasets must have equal shapes, got {sorted(shapes)}")
+    return [torch.stack(ts) for ts in zip(*(d.tensors for d in data))], True
 
 
 def _clip(grads: list[Tensor], max_norm: float) -> None:
@@ -90,7 +110,8 @@ def _unstack(models: list[nn.Module], params: dict[str, Tensor], buffers: dict[s
 
 
 def train_seeds(make: Callable[[], nn.Module], loss_fn: Callable[[Callable[..., Any], Any], Tensor],
-                data: TensorDataset, seeds: Iterable[int], *, steps: int, batch_size: int,
+                data: TensorDataset | Sequence[TensorDataset], seeds: Iterable[int], *, steps: int,
+                batch_size: int,
                 lr: float = 1e-3, weight_decay: float = 0.0,
                 optimizer: Callable[[Iterable[Tensor]], torch.optim.Optimizer] | None = None,
                 clip_grad: float | None = None,
@@ -101,16 +122,14 @@ def train_seeds(make: Callable[[], nn.Module], loss_fn: Callable[[Callable[..., 
     every ``eval_every`` steps and after the last.
 
     Raises:
-        TypeError: ``data`` is not a ``TensorDataset``, or ``make`` is not a function.
-        ValueError: no seeds, repeated seeds, or invalid sizes.
+        TypeError: ``data`` is not a ``TensorDataset`` (or one per seed), or ``make`` is not a function.
+        ValueError: no seeds, repeated seeds, datasets of unequal shapes, or invalid sizes.
         NonFiniteLossError: some seed's loss became nan/inf (the message names the seed and step).
     """
     seeds = [int(s) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct and at least one, got {seeds}")
-    if not isinstance(data, TensorDataset):
-        raise TypeError(f"train_seeds stacks the seeds' batches: data must be a TensorDataset, "
-                        f"got {type(data).__name__} (graphs of varying size: use symlib.train.train)")
+    tensors, per_seed = _data_tensors(data, len(seeds))
     if isinstance(make, nn.Module) or not callable(make):
         raise TypeError("make must be a function that builds the model, e.g. `lambda: RingCNN(16)`")
     sizes = (("steps", steps, 1), ("batch_size", batch_size, 1), ("eval_every", eval_every, 0))
@@ -118,7 +137,7 @@ def train_seeds(make: Callable[[], nn.Module], loss_fn: Callable[[Callable[..., 
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
     device = torch.device(device) if device is not None else default_device()
-    n = len(data)
+    n = tensors[0].shape[1] if per_seed else tensors[0].shape[0]
     batch_size = min(batch_size, n)
     per_epoch = n // batch_size
 
@@ -130,7 +149,7 @@ def train_seeds(make: Callable[[], nn.Module], loss_fn: Callable[[Callable[..., 
     skeleton = models[0]
     opt = (optimizer(params.values()) if optimizer is not None
            else torch.optim.AdamW(params.values(), lr=lr, weight_decay=weight_decay))
-    tensors = [t.to(device) for t in data.tensors]
+    tensors = [t.to(device) for t in tensors]
     histories = [History() for _ in seeds]
 
     def one_seed(p: dict[str, Tensor], b: dict[str, Tensor], *batch: Tensor) -> Tensor:
@@ -154,7 +173,8 @@ def train_seeds(make: Callable[[], nn.Module], loss_fn: Callable[[Callable[..., 
         e, b = divmod(step - 1, per_epoch)
         if e != epoch:
             orders, epoch = torch.stack([_epoch_order(n, s, e) for s in seeds]).to(device), e
-        losses = losses_of(params, buffers, *_stacked_batches(tensors, orders, b * batch_size, batch_size))
+        batch = _stacked_batches(tensors, orders, b * batch_size, batch_size, per_seed)
+        losses = losses_of(params, buffers, *batch)
         values = losses.detach().tolist()
         bad = [(s, v) for s, v in zip(seeds, values) if not math.isfinite(v)]
         if bad:

@@ -80,6 +80,25 @@ def test_batched_seeds_equal_separate_runs(family: str) -> None:
             assert ours == pytest.approx(theirs, rel=1e-10)
 
 
+def test_each_seed_may_have_its_own_training_set() -> None:
+    """As chapter 11 trains: seed s on its own data; equal to train() on that seed's data alone."""
+    make, loss_fn, _, _ = FAMILIES["cnn, clipped"]
+    g = torch.Generator().manual_seed(3)
+    own = [TensorDataset(torch.rand(60, 40, generator=g, dtype=F64), torch.randint(10, (60,), generator=g))
+           for _ in SEEDS]
+    settings = dict(steps=12, batch_size=16, clip_grad=0.5, progress=False)
+    runs = train_seeds(make, loss_fn, own, SEEDS, **settings)
+    for seed, data, model in zip(SEEDS, own, runs.models):
+        alone, _ = train(make, loss_fn, data, seed=seed, **settings)
+        for ours, theirs in zip(model.parameters(), alone.parameters()):
+            assert_matches(ours, theirs, factor=100)
+    with pytest.raises(ValueError, match="equal shapes"):
+        train_seeds(make, loss_fn, [own[0], own[1], TensorDataset(*[t[:50] for t in own[2].tensors])], SEEDS,
+                    steps=2, batch_size=4)
+    with pytest.raises(TypeError, match="one TensorDataset per seed"):
+        train_seeds(make, loss_fn, own[:2], SEEDS, steps=2, batch_size=4)
+
+
 def test_runs_estimate_over_seeds() -> None:
     make, loss_fn, data_fn, _ = FAMILIES["mlp"]
     data = data_fn()
