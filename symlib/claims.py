@@ -16,6 +16,16 @@ The block form checks and closes in one cell::
     with symlib.Claims("00 · the calculation") as claims:
         claims.check("the ratio is above 5,500", ratio > 5_500)
 
+Two kinds of claim. A **check** (``check``) is an identity, a theorem, a construction verified
+against itself, or a symmetry that holds by construction: still executed, still failing the chapter,
+but not evidence of anything that could have come out otherwise. A **finding** (``finding``) is an
+empirical result that could have come out either way; it carries the declared test that decides it
+(:func:`symlib.stats.welch`, :func:`symlib.stats.one_sample`), whose numbers are printed on a line of
+their own, marked ``⟨stat⟩``: they depend on training and on the machine, so ``nbval_sanitize.cfg``
+blanks them, and the claim line itself is what ``pytest --nbval`` compares::
+
+    claims.finding("the CNN beats the MLP by more than 15 points", test.above(0.15), test)
+
 With ``SYMLIB_RECORD=DIR`` set, every claim and every glued value is also appended, as one JSON line,
 to ``DIR/<process id>.jsonl``: how ``scripts/gpu_check.sh`` collects what each chapter measured on
 another machine (one kernel process per notebook, so one file per chapter).
@@ -31,7 +41,7 @@ from types import TracebackType
 
 import numpy as np
 
-__all__ = ["ClaimFailed", "Claims", "GLUE_DIGITS", "glue", "record"]
+__all__ = ["STAT", "ClaimFailed", "Claims", "GLUE_DIGITS", "glue", "record"]
 
 
 def record(**fields: object) -> None:
@@ -49,6 +59,10 @@ def _line(statement: str, holds: bool) -> str:
     return f"{'✓' if holds else '✗ FALSE'}  {statement}"
 
 
+#: Marks the line that carries a finding's statistics (blanked by ``nbval_sanitize.cfg``).
+STAT = "⟨stat⟩"
+
+
 class ClaimFailed(AssertionError):
     """Raised at the end of a claims block when at least one claim is false."""
 
@@ -63,18 +77,38 @@ class Claims:
     def __init__(self, chapter: str) -> None:
         self.chapter = chapter
         self.results: list[tuple[str, bool]] = []
+        self.findings: set[int] = set()                      # indices into results
 
     def check(self, statement: str, holds: bool | np.bool_) -> None:
-        """Record and print one claim. ``holds`` must be a real boolean (not a tensor or a number),
-        so a claim cannot pass by accident through truthiness. Returns nothing, so that a cell ending
-        in a check shows only its line; the verdicts are in :attr:`results`."""
+        """Record and print one check (module docstring). ``holds`` must be a real boolean (not a
+        tensor or a number), so a claim cannot pass by accident through truthiness. Returns nothing,
+        so that a cell ending in a check shows only its line; the verdicts are in :attr:`results`."""
+        self._add(statement, holds, "check", ())
+
+    def finding(self, statement: str, holds: bool | np.bool_, *tests: object) -> None:
+        """Record and print one finding: an empirical result decided by the declared test(s)
+        ``tests`` (:class:`symlib.stats.Test`, at least one), whose numbers are printed on a
+        ``⟨stat⟩`` line each. ``holds`` is the decision drawn from them (e.g. ``test.resolved``,
+        ``test.above(0.15)``), a real boolean as for :meth:`check`."""
+        from symlib.stats import Test
+
+        if not tests or not all(isinstance(t, Test) for t in tests):
+            raise TypeError(f"finding {statement!r}: give the symlib.stats test(s) that decide it")
+        self._add(statement, holds, "finding", tuple(str(t) for t in tests))
+
+    def _add(self, statement: str, holds: bool | np.bool_, kind: str, stats: tuple[str, ...]) -> None:
         if not isinstance(holds, (bool, np.bool_)):
             raise TypeError(f"claim {statement!r}: expected a bool, got {type(holds).__name__}; "
                             "compare explicitly (e.g. `error < tol`)")
         ok = bool(holds)
+        if kind == "finding":
+            self.findings.add(len(self.results))
         self.results.append((statement, ok))
-        record(kind="claim", chapter=self.chapter, statement=statement, holds=ok)
+        record(kind="claim", type=kind, chapter=self.chapter, statement=statement, holds=ok,
+               stats=list(stats))
         print(_line(statement, ok))
+        for line in stats:
+            print(f"   {STAT} {line}")
 
     @property
     def failed(self) -> list[str]:
@@ -84,8 +118,15 @@ class Claims:
         """Reprint every claim checked so far, then raise :class:`ClaimFailed` if any was false (or if
         none was checked); the last cell of a chapter."""
         print(f"Claims of chapter {self.chapter}")
-        for statement, ok in self.results:
-            print(_line(statement, ok))
+        if not self.findings:
+            for statement, ok in self.results:
+                print(_line(statement, ok))
+        else:
+            for title, chosen in (("findings", True), ("checks", False)):
+                print(f"{title}:")
+                for k, (statement, ok) in enumerate(self.results):
+                    if (k in self.findings) == chosen:
+                        print(_line(statement, ok))
         self._verdict()
 
     def _verdict(self) -> None:
@@ -94,7 +135,9 @@ class Claims:
         if self.failed:
             raise ClaimFailed(f"{len(self.failed)} of {len(self.results)} claims are false: "
                               + "; ".join(self.failed))
-        print(f"all {len(self.results)} claims hold")
+        f, c = len(self.findings), len(self.results) - len(self.findings)
+        kinds = f" ({f} finding{'s' * (f != 1)}, {c} check{'s' * (c != 1)})" if self.findings else ""
+        print(f"all {len(self.results)} claims hold{kinds}")
 
     def __enter__(self) -> Claims:
         print(f"Claims of chapter {self.chapter}")

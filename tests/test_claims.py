@@ -142,8 +142,10 @@ def test_claims_and_glued_values_are_recorded_when_asked(tmp_path, monkeypatch) 
             claims.check("fails", False)
     lines = [json.loads(s) for s in (tmp_path / "rec" / f"{os.getpid()}.jsonl").read_text().splitlines()]
     assert lines == [{"kind": "glue", "name": "ratio", "value": 0.5},
-                     {"kind": "claim", "chapter": "xx · test", "statement": "holds", "holds": True},
-                     {"kind": "claim", "chapter": "xx · test", "statement": "fails", "holds": False}]
+                     {"kind": "claim", "type": "check", "chapter": "xx · test", "statement": "holds",
+                      "holds": True, "stats": []},
+                     {"kind": "claim", "type": "check", "chapter": "xx · test", "statement": "fails",
+                      "holds": False, "stats": []}]
 
 
 def test_nothing_is_recorded_by_default(tmp_path, monkeypatch) -> None:
@@ -183,3 +185,36 @@ def test_claims_checked_across_cells_close_at_the_end(capsys: pytest.CaptureFixt
         late.close()
     with pytest.raises(ClaimFailed, match="checked no claims"):
         Claims("empty").close()
+
+
+def test_findings_carry_their_test_and_close_groups_them(capsys) -> None:
+    from symlib.stats import estimate, welch
+
+    test = welch(estimate([1.0, 1.1, 1.2, 1.15]), estimate([0.5, 0.55, 0.6, 0.52]))
+    claims = Claims(CHAPTER)
+    claims.check("a 3×3 conv has 1,728 weights", True)
+    claims.finding("A beats B by more than 0.3", test.above(0.3), test)
+    claims.close()
+    out = lines(capsys)
+    assert out[:3] == ["✓  a 3×3 conv has 1,728 weights", "✓  A beats B by more than 0.3",
+                       f"   ⟨stat⟩ {test}"]
+    assert out[3:] == [f"Claims of chapter {CHAPTER}", "findings:", "✓  A beats B by more than 0.3",
+                       "checks:", "✓  a 3×3 conv has 1,728 weights",
+                       "all 2 claims hold (1 finding, 1 check)"]
+    with pytest.raises(TypeError, match="test"):
+        claims.finding("a finding without its test", True)
+    with pytest.raises(TypeError, match="test"):
+        claims.finding("a finding with a number for a test", True, 0.05)
+
+
+def test_the_sanitizer_blanks_a_findings_numbers_and_only_them() -> None:
+    """nbval compares the claim line; the ⟨stat⟩ line's numbers vary with training and machine."""
+    import configparser
+    from pathlib import Path
+
+    cfg = configparser.ConfigParser()
+    cfg.read(Path(__file__).resolve().parents[1] / "nbval_sanitize.cfg", encoding="utf-8")
+    section = cfg["the numbers of a finding's test"]
+    line = "   ⟨stat⟩ +0.25 [95% CI +0.13, +0.37], n = 8/5, p = 0.0032: resolved"
+    assert re.sub(section["regex"], section["replace"], line) == "   ⟨stat⟩"
+    assert re.sub(section["regex"], section["replace"], "✓  A beats B") == "✓  A beats B"
