@@ -7,7 +7,8 @@ their parameters and buffers are stacked along a new first axis (``torch.func.st
 and every step evaluates all ``K`` losses in one call of ``torch.func.vmap`` over
 ``torch.func.functional_call``::
 
-    runs = train_seeds(lambda: RingCNN(16), loss_fn, data, seeds=range(8), steps=300, batch_size=50)
+    runs = train_seeds(lambda: RingCNN(16), loss_fn, data, seeds=range(8), steps=300, batch_size=50,
+                       evaluate=lambda model, seed: {"test": test_loss(model)}, eval_every=50)
     runs.estimate("test")            # an Estimate over the 8 seeds of each run's last "test" evaluation
 
 Each seed keeps everything a separate run has: its initial weights, its own data order (the epoch
@@ -115,11 +116,12 @@ def train_seeds(make: Callable[[], nn.Module], loss_fn: Callable[[Callable[..., 
                 lr: float = 1e-3, weight_decay: float = 0.0,
                 optimizer: Callable[[Iterable[Tensor]], torch.optim.Optimizer] | None = None,
                 clip_grad: float | None = None,
-                evaluate: Callable[[nn.Module], dict[str, float]] | None = None, eval_every: int = 0,
+                evaluate: Callable[[nn.Module, int], dict[str, float]] | None = None, eval_every: int = 0,
                 device: str | torch.device | None = None, progress: bool | None = None) -> Runs:
     """Train one model per seed, all at once (module docstring); arguments as for
-    :func:`symlib.train.fit`. ``evaluate(model)`` is called on each seed's model, in eval mode,
-    every ``eval_every`` steps and after the last.
+    :func:`symlib.train.fit`, except ``evaluate(model, seed)``: called with each seed's model (in eval
+    mode) and that seed, every ``eval_every`` steps and after the last, so that an evaluation can
+    use the seed's own training data.
 
     Raises:
         TypeError: ``data`` is not a ``TensorDataset`` (or one per seed), or ``make`` is not a function.
@@ -161,9 +163,9 @@ def train_seeds(make: Callable[[], nn.Module], loss_fn: Callable[[Callable[..., 
 
     def record_evals(step: int) -> None:
         _unstack(models, params, buffers)
-        for model, history in zip(models, histories):
+        for seed, model, history in zip(seeds, models, histories):
             model.eval()
-            history.evals.append({"step": step, **{k: float(v) for k, v in evaluate(model).items()}})
+            history.evals.append({"step": step, **{k: float(v) for k, v in evaluate(model, seed).items()}})
             model.train()
 
     skeleton.train()

@@ -63,11 +63,11 @@ def test_batched_seeds_equal_separate_runs(family: str) -> None:
     probe = data.tensors[0][:8]
     evaluate = (None if family == "EGNN" else
                 lambda m: {"probe": float(m(probe).detach().square().mean())})
-    settings = dict(steps=25, batch_size=20, evaluate=evaluate, eval_every=10, device="cpu", progress=False,
-                    **extra)
-    runs = train_seeds(make, loss_fn, data, SEEDS, **settings)
+    settings = dict(steps=25, batch_size=20, eval_every=10, device="cpu", progress=False, **extra)
+    batched = None if evaluate is None else lambda m, seed: evaluate(m)
+    runs = train_seeds(make, loss_fn, data, SEEDS, evaluate=batched, **settings)
     for seed, model, history in zip(SEEDS, runs.models, runs.histories):
-        alone, alone_history = train(make, loss_fn, data, seed=seed, **settings)
+        alone, alone_history = train(make, loss_fn, data, seed=seed, evaluate=evaluate, **settings)
         for (name, ours), theirs in zip(model.state_dict().items(), alone.state_dict().values()):
             if ours.is_floating_point():
                 assert_matches(ours, theirs, factor=100)      # 25 steps of Adam: rounding compounds
@@ -103,11 +103,12 @@ def test_runs_estimate_over_seeds() -> None:
     make, loss_fn, data_fn, _ = FAMILIES["mlp"]
     data = data_fn()
     runs = train_seeds(make, loss_fn, data, [3, 4, 5, 6], steps=12, batch_size=30, progress=False,
-                       evaluate=lambda m: {"a": 1.0 + m[0].bias[0].item(), "b": m[0].bias[1].item()},
+                       evaluate=lambda m, seed: {"a": 1.0 + m[0].bias[0].item(), "b": m[0].bias[1].item(),
+                                                 "seed": seed},
                        eval_every=4)
     assert isinstance(runs, Runs) and runs.seeds == [3, 4, 5, 6] and len(runs.models) == 4
     assert runs.estimate().values == tuple(h.loss[-1] for h in runs.histories)
-    assert runs.estimate("a").n == 4
+    assert runs.estimate("a").n == 4 and runs.estimate("seed").values == (3, 4, 5, 6)
     assert runs.estimate("a", by="b").values == tuple(h.best("a", by="b") for h in runs.histories)
 
 
