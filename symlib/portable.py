@@ -19,7 +19,9 @@ operations:
 * :func:`sincos` — reduction by ``π/2`` in three exact parts (Cody–Waite), then fixed Taylor
   polynomials on ``[−π/4, π/4]``;
 * :func:`randn` — standard normals by Marsaglia's polar method on those uniforms and :func:`log`;
-* :func:`rotations` — Haar-random rotations from unit quaternions of four normals (no QR, no LAPACK);
+* :func:`rotations` — Haar-random rotations from unit quaternions of four normals (no QR, no LAPACK),
+  and :func:`rotations_from_uniform`, the same distribution from three uniforms (traceable: no
+  rejection loop), both through :func:`quaternion_matrix`;
 * :func:`rotate` and :func:`norm3` — ``x Rᵀ`` and ``‖x‖`` over 3-vectors as written-out products.
 
 numpy's legacy stream (``RandomState.randn``, which published datasets were drawn from) can only be
@@ -41,8 +43,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["correctly_rounded", "legacy_randn", "legacy_skip", "log", "norm3", "randn", "rotate", "rotations",
-           "sincos"]
+__all__ = ["correctly_rounded", "legacy_randn", "legacy_skip", "log", "norm3", "quaternion_matrix", "randn",
+           "rotate", "rotations", "rotations_from_uniform", "sincos"]
 
 F64 = torch.float64
 # log(2) in two parts: LN2_HI has 32 significant bits, so e·LN2_HI is exact for |e| < 2²⁰.
@@ -56,6 +58,7 @@ PIO2 = (1.57079632673412561417e+00, 6.07710050630396597660e-11, 2.02226624871116
 PIO2_TAIL = 8.47842766036889956997e-32
 INV_PIO2 = 6.36619772367581382433e-01
 MAX_ANGLE = 2.0 ** 19
+TWO_PI = 2.0 * math.pi                     # exact: doubling a double
 # Taylor coefficients ±1/n! on |r| ≤ π/4: the first omitted term is below 2⁻⁵⁶ of the result.
 _SIN = tuple((-1.0) ** k / math.factorial(2 * k + 1) for k in range(10))
 _COS = tuple((-1.0) ** k / math.factorial(2 * k) for k in range(11))
@@ -107,6 +110,11 @@ def sincos(x: Tensor) -> tuple[Tensor, Tensor]:
     _check_f64("sincos", x)
     if not bool((x.abs() < MAX_ANGLE).all()):
         raise ValueError(f"sincos needs finite |x| < {MAX_ANGLE:g} (exact range reduction)")
+    return _sincos(x)
+
+
+def _sincos(x: Tensor) -> tuple[Tensor, Tensor]:
+    """:func:`sincos` without its range check (a host sync): for angles known to be in range."""
     k = torch.round(x * INV_PIO2)
     r = x - k * PIO2[0]                       # exact: k·PIO2[0] is exact and r is close to it (Sterbenz)
     r = r - k * PIO2[1]
@@ -190,7 +198,34 @@ def rotations(num: int, generator: torch.Generator | None = None) -> Tensor:
         raise ValueError(f"num must be a non-negative int, got {num!r}")
     q = randn(num, 4, generator=generator, dtype=F64)
     length = ((q[:, 0] * q[:, 0] + q[:, 1] * q[:, 1]) + (q[:, 2] * q[:, 2] + q[:, 3] * q[:, 3])).sqrt()
-    w, x, y, z = (q / length[:, None]).unbind(1)
+    return quaternion_matrix(q / length[:, None])
+
+
+def rotations_from_uniform(u: Tensor) -> Tensor:
+    """Rotation matrices ``[..., 3, 3]``, uniform (Haar) on SO(3) when ``u [..., 3]`` (float64) is
+    uniform on ``[0, 1)³``: Shoemake's map to a unit quaternion,
+    ``q = (√(1−u₁) sin 2πu₂, √(1−u₁) cos 2πu₂, √u₁ sin 2πu₃, √u₁ cos 2πu₃)``, uniform on S³.
+
+    No rejection and no host synchronisation, so it traces under ``torch.func.vmap`` (augmentation
+    inside a batched loss, :func:`symlib.data.nbody.rotated_loss`); arithmetic and :func:`sincos`
+    only, so the same ``u`` gives the same bits on every machine.
+    """
+    _check_f64("rotations_from_uniform", u)
+    if u.shape[-1] != 3:
+        raise ValueError(f"rotations_from_uniform expects uniforms [..., 3], got {tuple(u.shape)}")
+    u1, u2, u3 = u.unbind(-1)
+    a, b = (1.0 - u1).sqrt(), u1.sqrt()
+    sin2, cos2 = _sincos(u2 * TWO_PI)
+    sin3, cos3 = _sincos(u3 * TWO_PI)
+    return quaternion_matrix(torch.stack([a * sin2, a * cos2, b * sin3, b * cos3], dim=-1))
+
+
+def quaternion_matrix(q: Tensor) -> Tensor:
+    """The rotation matrices ``[..., 3, 3]`` of unit quaternions ``q = (w, x, y, z)`` ``[..., 4]``
+    (the formula of :func:`rotations`), by arithmetic only: the same bits on every machine."""
+    if q.shape[-1] != 4:
+        raise ValueError(f"quaternions are [..., 4], got {tuple(q.shape)}")
+    w, x, y, z = q.unbind(-1)
     xx, yy, zz = x * x, y * y, z * z
     xy, xz, yz, wx, wy, wz = x * y, x * z, y * z, w * x, w * y, w * z
     rows = [(1.0 - 2.0 * (yy + zz), 2.0 * (xy - wz), 2.0 * (xz + wy)),

@@ -94,6 +94,25 @@ def test_rotations_are_rotations_and_haar_distributed() -> None:
         portable.rotations(-1)
 
 
+def test_rotations_from_uniforms_are_haar_distributed_and_traceable() -> None:
+    u = torch.rand(20_000, 3, generator=torch.Generator().manual_seed(3), dtype=F64)
+    r = portable.rotations_from_uniform(u)
+    eye = torch.eye(3, dtype=F64)
+    assert float((r @ r.mT - eye).abs().max()) < 1e-14
+    assert float((torch.linalg.det(r) - 1).abs().max()) < 1e-14
+    assert float(r.mean(0).abs().max()) < 0.03                                       # the Haar moments
+    assert abs(float(torch.diagonal(r, dim1=1, dim2=2).sum(1).square().mean()) - 1) < 0.05
+    v = r[:, :, 0]
+    assert float((v.T @ v / len(v) - eye / 3).abs().max()) < 0.02
+    # no host synchronisation: it runs under vmap, each slice its own matrices
+    batched = torch.func.vmap(portable.rotations_from_uniform)(u.view(4, -1, 3))
+    assert torch.equal(batched.reshape(-1, 3, 3), r)
+    with pytest.raises(TypeError, match="float64"):
+        portable.rotations_from_uniform(u.float())
+    with pytest.raises(ValueError, match=r"\[\.\.\., 3\]"):
+        portable.rotations_from_uniform(u[:, :2])
+
+
 def test_rotate_is_the_matrix_product_up_to_rounding() -> None:
     g = torch.Generator().manual_seed(4)
     x, r = portable.randn(10, 7, 3, generator=g, dtype=F64), portable.rotations(10, g)
@@ -108,13 +127,15 @@ def test_the_same_bits_with_torch_portable_kernels() -> None:
     ``ATEN_CPU_CAPABILITY=default`` (torch's scalar kernels), gives the same digest."""
     code = ("import torch; from symlib import portable as p; from symlib.data.digests import digest;"
             "g = torch.Generator().manual_seed(5); z = p.randn(10_000, generator=g, dtype=torch.float64);"
-            "print(digest(z, p.rotations(500, g), p.log(z.abs() + 1e-3), *p.sincos(z * 30)))")
+            "print(digest(z, p.rotations(500, g), p.log(z.abs() + 1e-3), *p.sincos(z * 30),"
+            "p.rotations_from_uniform(z[:3000].view(-1, 3).abs() % 1)))")
     here = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     portable_kernels = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                       check=True, env={**os.environ, "ATEN_CPU_CAPABILITY": "default"}).stdout
     g = torch.Generator().manual_seed(5)
     z = portable.randn(10_000, generator=g, dtype=F64)
-    mine = digest(z, portable.rotations(500, g), portable.log(z.abs() + 1e-3), *portable.sincos(z * 30))
+    mine = digest(z, portable.rotations(500, g), portable.log(z.abs() + 1e-3), *portable.sincos(z * 30),
+                  portable.rotations_from_uniform(z[:3000].view(-1, 3).abs() % 1))
     assert here.strip() == portable_kernels.strip() == mine
 
 

@@ -14,7 +14,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from symlib.data import nbody
-from symlib.layers.egnn import EGNN
+from symlib.layers.egnn import EGNN, CoordinateGNN
 from symlib.layers.gconv import GCNN
 from symlib.layers.mnist1d import cnn
 from symlib.seeds import Runs, train_seeds
@@ -97,6 +97,23 @@ def test_each_seed_may_have_its_own_training_set() -> None:
                     steps=2, batch_size=4)
     with pytest.raises(TypeError, match="one TensorDataset per seed"):
         train_seeds(make, loss_fn, own[:2], SEEDS, steps=2, batch_size=4)
+
+
+def test_augmentation_inside_the_loss_traces_and_draws_per_seed() -> None:
+    """nbody.rotated_loss under vmap: for the EGNN (equivariant) the rotations change nothing but
+    rounding, so the runs equal unaugmented ones; for the coordinate GNN they change the training."""
+    data = _systems()
+    settings = dict(steps=6, batch_size=20, lr=3e-3, device="cpu", progress=False)
+    plain = train_seeds(lambda: EGNN(16, 2).double(), nbody.loss, data, SEEDS, **settings)
+    turned = train_seeds(lambda: EGNN(16, 2).double(), nbody.rotated_loss, data, SEEDS, **settings)
+    for a, b in zip(plain.histories, turned.histories):
+        assert b.loss == pytest.approx(a.loss, rel=1e-9)
+    def make() -> nn.Module:
+        return CoordinateGNN(16, 2).double()
+
+    plain = train_seeds(make, nbody.loss, data, SEEDS, **settings)
+    turned = train_seeds(make, nbody.rotated_loss, data, SEEDS, **settings)
+    assert all(a.loss[0] != b.loss[0] for a, b in zip(plain.histories, turned.histories))
 
 
 def test_runs_estimate_over_seeds() -> None:

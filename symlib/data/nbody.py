@@ -378,9 +378,14 @@ def loss(model: Model, batch: Sequence[Tensor]) -> Tensor:
 
 def rotated_loss(model: Model, batch: Sequence[Tensor]) -> Tensor:
     """:func:`loss` after turning each system (positions, velocities and target alike) by its own
-    random rotation from torch's global RNG: rotation augmentation."""
+    random rotation, uniform on SO(3), from torch's global RNG: rotation augmentation.
+
+    The rotations come from three uniforms per system (:func:`symlib.portable.rotations_from_uniform`,
+    drawn on the batch's device), so the loss traces under ``vmap``: :func:`symlib.seeds.train_seeds`
+    can train seeds of an augmented model together, each drawing its own rotations."""
     pos, vel, charges, target = batch
-    r = random_rotations(len(pos)).mT.to(pos)                         # x ↦ x Rᵀ for row vectors
+    u = torch.rand(len(pos), 3, dtype=torch.float64, device=pos.device)
+    r = portable.rotations_from_uniform(u).mT.to(pos)                 # x ↦ x Rᵀ for row vectors
     return loss(model, (pos @ r, vel @ r, charges, target @ r))
 
 
