@@ -40,6 +40,14 @@ def test_random_transform_applies_one_group_element_per_image() -> None:
     for a, b in zip(out, x):
         assert any(torch.equal(a, Rot90().act(g, b)) for g in range(4))
     assert not torch.equal(out, x)
+    which = torch.randint(4, (len(x),), generator=torch.Generator().manual_seed(0))   # its draws, in order
+    assert all(torch.equal(a, Rot90().act(int(g), b)) for a, b, g in zip(out, x, which))
+    # traceable: under vmap, each of 3 stacked batches draws its own elements
+    stacked = torch.func.vmap(lambda b: random_transform(b, Rot90()), randomness="different")(
+        torch.stack([x[:10]] * 3))
+    assert all(any(torch.equal(a, Rot90().act(g, b)) for g in range(4))
+               for batch in stacked for a, b in zip(batch, x[:10]))
+    assert not (torch.equal(stacked[0], stacked[1]) and torch.equal(stacked[1], stacked[2]))
 
 
 @pytest.mark.parametrize("size", [0, NUM_IMAGES])

@@ -66,15 +66,15 @@ def transformed(data: TensorDataset, group: Rot90 | Dihedral4 | None = None) -> 
 
 def random_transform(x: Tensor, group: Rot90 | Dihedral4, generator: torch.Generator | None = None) -> Tensor:
     """Each image of ``x [N, C, s, s]`` transformed by its own random element of ``group``
-    (data augmentation)."""
+    (data augmentation), drawn from ``generator`` (torch's global RNG if ``None``).
+
+    Every element is applied to the whole batch and each image picks its own (``|G|`` cheap index
+    permutations), so there is no data-dependent branch: the function traces under ``vmap`` and
+    :func:`symlib.seeds.train_seeds` can train augmented models, each seed drawing its own elements."""
     elements = group.elements()
     which = torch.randint(len(elements), (x.shape[0],), generator=generator).to(x.device)
-    out = x.clone()
-    for k, g in enumerate(elements):
-        chosen = which == k
-        if chosen.any():
-            out[chosen] = group.act(g, x[chosen])
-    return out
+    every = torch.stack([group.act(g, x) for g in elements])                # [|G|, N, C, s, s]
+    return every[which, torch.arange(x.shape[0], device=x.device)]
 
 
 def augmented_cross_entropy(group: Rot90 | Dihedral4 | None = None, seed: int = 0
