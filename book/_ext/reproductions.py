@@ -1,15 +1,19 @@
 """Sphinx extension: the ``reproductions`` directive renders ``results/*.json`` as tables (MyST).
 
 Each file written by ``scripts/reproduce.py`` becomes one table — the paper's number beside this
-book's mean ± standard error over seeds — followed by its settings and provenance, so the page shows
-exactly what the files hold and nothing typed by hand. Files without ``rows`` (such as
+book's mean ± standard error over seeds, the 95% prediction interval for one run of our setup and the
+verdict of the page's one rule (:func:`prediction_interval`: the paper's number is judged as one more
+run) — followed by its settings and provenance, so the page shows exactly what the files hold and
+nothing typed by hand. Files without ``rows`` (such as
 ``gpu_check.json``) are skipped. ``tests/test_results.py`` checks the files and the rendering.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 from docutils import nodes
@@ -19,7 +23,8 @@ from sphinx.util.docutils import SphinxDirective
 RESULTS = Path(__file__).resolve().parents[2] / "results"
 
 
-MIN_SEEDS = 3  # as symlib.stats.MIN_SEEDS: fewer runs give no standard error worth judging by
+#: The page judges a row from this many seeds on: fewer give no spread over seeds worth predicting from.
+JUDGED_SEEDS = 3
 
 
 def _test_set_se(row: dict[str, Any]) -> float | None:
@@ -28,32 +33,70 @@ def _test_set_se(row: dict[str, Any]) -> float | None:
     return sum(per_seed.values()) / len(per_seed) if per_seed else None
 
 
-def _difference(label: str, row: dict[str, Any], fmt: str) -> tuple[str, str]:
-    """The table's last cell and the sentence on agreement, for one row.
+def prediction_interval(row: dict[str, Any], same_test_set: bool) -> tuple[float, float, float]:
+    """The 95% prediction interval for one new run of our setup, ``(low, high, df)``: the paper's
+    single number is judged as one more run.
 
-    With a test set of its own (``test_set_se``: ours is a new draw of the paper's distribution, not
-    the paper's files), the paper's number and ours differ also by test-set sampling, once for each
-    set: the difference's standard error is ``√(SE_seeds² + 2·SE_test²)``.
+    ``mean ± t₀.₉₇₅,ν · √V`` with ``V = s²(1 + 1/n)`` (``s`` the SD over our ``n`` seeds: a new run's
+    scatter plus our mean's) and ``ν = n − 1``. Where the paper's test set is not ours
+    (``same_test_set`` false: a fresh draw of its distribution) each number also carries its own test
+    set's sampling error, ``V += 2·SE_test²``, with Welch–Satterthwaite ``ν = V² / ((s²(1 + 1/n))² /
+    (n − 1))`` (the test term is estimated from thousands of systems: infinite degrees of freedom).
+    On the paper's own test set the two share it, and the term cancels.
     """
-    diff, n, test = row["mean"] - row["paper"], len(row["per_seed"]), _test_set_se(row)
-    side = "below" if diff < 0 else "above"
-    far = (f"{100 * abs(diff):.1f} points {side} the paper" if fmt.endswith("%")
-           else f"{row['mean'] / row['paper']:.2f}× the paper's value")
-    if row["se"] is None or n < MIN_SEEDS:
+    from symlib.stats import t_quantile
+
+    values = list(row["per_seed"].values())
+    n = len(values)
+    mean = sum(values) / n
+    seeds_var = sum((v - mean) ** 2 for v in values) / (n - 1) * (1 + 1 / n)
+    test = _test_set_se(row)
+    total = seeds_var + (2 * test ** 2 if test is not None and not same_test_set else 0.0)
+    df = total ** 2 / (seeds_var ** 2 / (n - 1)) if seeds_var > 0 else math.inf
+    quantile = t_quantile(0.975, df) if math.isfinite(df) else NormalDist().inv_cdf(0.975)
+    half = quantile * math.sqrt(total)
+    return mean - half, mean + half, df
+
+
+def _interval(low: float, high: float, fmt: str) -> str:
+    """``low to high`` in the table's format, with more digits where that format would print one
+    number twice (a model that barely depends on its seed)."""
+    for spec in [fmt] + [f".{d}f" for d in range(5, 9)] * (not fmt.endswith("%")):
+        cell = f"{low:{spec}} to {high:{spec}}"
+        if f"{low:{spec}}" != f"{high:{spec}}":
+            return cell
+    return cell
+
+
+def _verdict(label: str, row: dict[str, Any], fmt: str, result: dict[str, Any]) -> tuple[str, str, str]:
+    """The table's interval and verdict cells and the sentence under the table, for one row: the
+    page's one rule (:func:`prediction_interval`); "not judged" below :data:`JUDGED_SEEDS` seeds or
+    at a shortened schedule."""
+    n, paper, mean = len(row["per_seed"]), row["paper"], row["mean"]
+    side = "below" if mean < paper else "above"
+    far = (f"{100 * abs(mean - paper):.1f} points {side} the paper" if fmt.endswith("%")
+           else f"{mean / paper:.2f}× the paper's value")
+    epochs, paper_epochs = row.get("settings", {}).get("epochs"), result["settings"].get("epochs")
+    if epochs is not None and epochs != paper_epochs:
+        return "—", "not judged", (f"- {label}: not judged: trained for {epochs:,} of the paper's "
+                                   f"{paper_epochs:,} epochs, the model selected among those ({far}): a "
+                                   "diagnostic, not a reproduction of the row.")
+    if n < JUDGED_SEEDS:
         runs = "one seed" if n == 1 else f"{n} seeds"
-        if test is None:
-            return "—", f"- {label}: {far}, from {runs}: no standard error, so agreement is not judged."
-        z = diff / (2 ** 0.5 * test)
-        within = ("within the sampling error of two test sets" if abs(z) <= 2 else
-                  f"outside the sampling error of two test sets ({abs(z):.1f} standard errors)")
-        return "—", (f"- {label}: {far}, {within}; from {runs}, so the spread over seeds is not measured "
-                     "and agreement is not judged.")
-    se = (row["se"] ** 2 + 2 * test ** 2) ** 0.5 if test is not None else row["se"]
-    z = diff / se if se > 0 else float("inf")
-    of = " (of the seeds and of both test sets)" if test is not None else ""
-    if abs(z) <= 2:
-        return f"{z:+.1f}", f"- {label}: agrees with the paper: within two standard errors{of}."
-    return f"{z:+.1f}", f"- {label}: {far}, {abs(z):.1f} standard errors: a disagreement."
+        return "—", "not judged", (f"- {label}: not judged: {runs}, fewer than {JUDGED_SEEDS}, so the spread "
+                                   f"over seeds is not measured ({far}).")
+    same = result["settings"]["same_test_set_as_paper"]
+    low, high, df = prediction_interval(row, same)
+    inside = low <= paper <= high
+    sets = ("on the paper's own test set" if same else
+            "widened by the sampling error of two test sets, ours being a fresh draw")
+    cell = _interval(low, high, fmt)
+    if inside:
+        return cell, "agrees", (f"- {label}: agrees: the paper's {paper:{fmt}} lies inside the 95% "
+                                f"prediction interval for one run of our setup, {cell} ({n} seeds, {sets}).")
+    return cell, "disagrees", (f"- {label}: disagrees: the paper's {paper:{fmt}} lies outside the 95% "
+                               f"prediction interval for one run of our setup, {cell} ({n} seeds, {sets}; "
+                               f"{far}).")
 
 
 def _selection(label: str, row: dict[str, Any], fmt: str) -> str:
@@ -99,21 +142,17 @@ def table_lines(result: dict[str, Any]) -> list[str]:
     stable_head = f"stable test systems ({result['settings']['stable_test_systems']}) | " if stable else ""
     lines = [f"*{result['paper']}: {result['metric']}.*", "",
              "| row | paper | this book (mean ± SE over seeds) | seeds | "
-             + ("SE over test systems | " if test_sets else "") + stable_head + "difference, in SEs |",
-             "|:--|--:|--:|--:|" + ("--:|" if test_sets else "") + ("--:|" if stable else "") + "--:|"]
+             + ("SE over test systems | " if test_sets else "") + stable_head
+             + "95% prediction interval, one run | verdict |",
+             "|:--|--:|--:|--:|" + ("--:|" if test_sets else "") + ("--:|" if stable else "") + "--:|:--|"]
     verdicts = []
     for label, row in result["rows"].items():
-        cell, verdict = _difference(label, row, fmt)
-        epochs = row.get("settings", {}).get("epochs")
-        if epochs is not None:
-            paper = result["settings"]["epochs"]
-            verdict += (f" Trained for {epochs:,} of the paper's {paper:,} epochs, the model selected "
-                        "among those: a diagnostic, not a reproduction of the row.")
+        cell, word, verdict = _verdict(label, row, fmt, result)
         se = "(no SE)" if row["se"] is None else f"± {row['se']:{fmt}}"
         test = "" if not test_sets else f"{_test_set_se(row):{fmt}} | " if "test_set_se" in row else "— | "
         on_stable = "" if not stable else f"{row['stable_mean']:{fmt}} | " if "stable_mean" in row else "— | "
         lines.append(f"| {label} | {row['paper']:{fmt}} | {row['mean']:{fmt}} {se} | "
-                     f"{len(row['per_seed'])} | {test}{on_stable}{cell} |")
+                     f"{len(row['per_seed'])} | {test}{on_stable}{cell} | {word} |")
         verdicts.append(verdict)
     lines += [""] + verdicts
     selection = [_selection(label, row, fmt) for label, row in result["rows"].items() if "best_epoch" in row]
@@ -121,7 +160,7 @@ def table_lines(result: dict[str, Any]) -> list[str]:
         lines += ["", "Model selection, by row: the epoch of the lowest validation error (whose test error "
                   "the table reports) and the test error after the last epoch. " + "; ".join(selection) + "."]
     settings = ", ".join(f"{k} {v}" for k, v in result["settings"].items()
-                         if k not in ("reproduction", "data_digests"))
+                         if k not in ("reproduction", "data_digests", "same_test_set_as_paper"))
     lines += ["", f"Settings: {settings}."] + _digests(result["settings"])
     lines += [f"{label} differs: " + ", ".join(f"{k} {v}" for k, v in row["settings"].items()) + "."
               for label, row in result["rows"].items() if row.get("settings")]
