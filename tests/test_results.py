@@ -269,6 +269,20 @@ def test_the_verdict_is_a_prediction_interval_for_one_run() -> None:
     assert page._verdict("A", {**row, "settings": {"epochs": 5}}, ".1%", result)[1] == "not judged"
 
 
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_each_table_has_its_forest_plot(path: Path) -> None:
+    """The figure above each table: inline SVG, the same bytes on every build, a label and a verdict
+    per row (the verdicts of the table)."""
+    result = json.loads(path.read_text())
+    svg = _page().forest_svg(result)
+    assert svg.startswith("<svg") and svg == _page().forest_svg(result)
+    for label, row in result["rows"].items():
+        assert f">{label}<" in svg.replace("&#39;", "'"), label
+    words = [_page()._verdict(label, row, result.get("format", ".1%"), result)[1]
+             for label, row in result["rows"].items()]
+    assert sum(svg.count(f">{w}<") for w in set(words)) == len(words)
+
+
 def test_the_pages_account_of_the_nbody_data_holds() -> None:
     """What book/reproductions.md says of the N-body data: a few percent of the test systems are unstable;
     the Linear barely depends on its seed; the portable replay of the authors' systems moves no stable

@@ -99,6 +99,45 @@ def _verdict(label: str, row: dict[str, Any], fmt: str, result: dict[str, Any]) 
                                f"{far}).")
 
 
+def forest_svg(result: dict[str, Any]) -> str:
+    """A forest plot of one table as inline SVG: per row, our seeds (dots), the 95% prediction
+    interval for one run (a bar; none where the row is not judged) and the paper's number (the line
+    at 1×), all divided by the paper's number so that rows of different sizes share one axis."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = list(result["rows"].items())
+    colours = {"agrees": "#2b7bba", "disagrees": "#c0392b", "not judged": "#7f7f7f"}
+    with plt.rc_context({"svg.hashsalt": "symmetry-book", "svg.fonttype": "none", "font.size": 9}):
+        fig, ax = plt.subplots(figsize=(6.4, 0.55 * len(rows) + 0.9))
+        for y, (label, row) in enumerate(reversed(rows)):
+            paper = row["paper"]
+            word = _verdict(label, row, result.get("format", ".1%"), result)[1]
+            if word != "not judged":
+                low, high, _ = prediction_interval(row, result["settings"]["same_test_set_as_paper"])
+                ax.plot([low / paper, high / paper], [y, y], lw=5, alpha=0.35, color=colours[word],
+                        solid_capstyle="butt")
+            values = [v / paper for v in row["per_seed"].values()]
+            ax.plot(values, [y] * len(values), "o", ms=4, color=colours[word])
+            ax.annotate(word, (1, y), xytext=(4, 0), textcoords="offset points",
+                        xycoords=("axes fraction", "data"), va="center", fontsize=8, color=colours[word])
+        ax.axvline(1.0, color="black", lw=0.8)
+        ax.xaxis.set_major_formatter(lambda x, _: f"{x:.3g}×")
+        ax.set_yticks(range(len(rows)), [label for label, _ in reversed(rows)])
+        ax.set_ylim(-0.6, len(rows) - 0.4)
+        ax.set_xlabel(f"{result['metric']}, this book's ÷ the paper's (the line at 1×)")
+        fig.tight_layout()
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+        plt.close(fig)
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg"):]
+
+
 def _selection(label: str, row: dict[str, Any], fmt: str) -> str:
     """``label``: where its validation error was lowest and its test error at the end, per seed."""
     seeds = sorted(row["best_epoch"], key=int)
@@ -224,7 +263,11 @@ class Reproductions(SphinxDirective):
             self.env.note_dependency(str(path))
             result = json.loads(path.read_text())
             if "rows" in result:
-                lines += [f"**{result['experiment']}** (`results/{path.name}`)", ""] + table_lines(result)
+                lines += [f"**{result['experiment']}** (`results/{path.name}`)", "", "```{raw} html",
+                          forest_svg(result), "```", "",
+                          "*Each row: our seeds (dots) and the 95% prediction interval for one run (bar), "
+                          "divided by the paper's number (the line at 1×); colour and label: the verdict.*",
+                          ""] + table_lines(result)
             elif result.get("experiment") == "nbody-replay":
                 lines += [f"**{result['experiment']}** (`results/{path.name}`)", ""] + replay_lines(result)
         if not lines:
