@@ -24,14 +24,21 @@ result equals ``K`` separate :func:`~symlib.train.train` runs up to floating-poi
   ``randomness="different"``: independent across seeds, but not the streams of separate runs;
 * ``data`` is a ``TensorDataset`` that every seed draws from, or one ``TensorDataset`` per seed (of
   equal sizes: each seed its own training set); batches are stacked, so graphs of varying size cannot
-  be. There are no checkpoints, AMP or ``torch.compile``: use :func:`symlib.train.train` for long runs.
+  be. There is no AMP or ``torch.compile`` (use :func:`symlib.train.train` for those).
+
+With ``checkpoint=`` the whole batched state (stacked weights, buffers, optimizer state, histories
+and torch's RNG states, :mod:`symlib.checkpoint`) is saved every ``checkpoint_every`` steps and after
+the last, and a run started again with the same arguments resumes where it stopped and ends bitwise
+identical to an uninterrupted one (on the same device and software), as ``fit`` does: a long
+``full``-scale sweep on Colab loses at most ``checkpoint_every`` steps to a disconnect.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -40,9 +47,10 @@ from torch.func import functional_call, stack_module_state, vmap
 from torch.utils.data import TensorDataset
 from tqdm.auto import tqdm
 
+import symlib.checkpoint as ckpt
 from symlib.config import default_device, progress_enabled
 from symlib.stats import Estimate, estimate
-from symlib.train import History, NonFiniteLossError, _epoch_order
+from symlib.train import History, NonFiniteLossError, _due, _epoch_order
 
 __all__ = ["Runs", "train_seeds"]
 
@@ -117,11 +125,13 @@ def train_seeds(make: Callable[[], nn.Module], loss_fn: Callable[[Callable[..., 
                 optimizer: Callable[[Iterable[Tensor]], torch.optim.Optimizer] | None = None,
                 clip_grad: float | None = None,
                 evaluate: Callable[[nn.Module, int], dict[str, float]] | None = None, eval_every: int = 0,
-                device: str | torch.device | None = None, progress: bool | None = None) -> Runs:
+                device: str | torch.device | None = None, progress: bool | None = None,
+                checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 0) -> Runs:
     """Train one model per seed, all at once (module docstring); arguments as for
     :func:`symlib.train.fit`, except ``evaluate(model, seed)``: called with each seed's model (in eval
     mode) and that seed, every ``eval_every`` steps and after the last, so that an evaluation can
-    use the seed's own training data.
+    use the seed's own training data. ``checkpoint``: a file to save the batched run to every
+    ``checkpoint_every`` steps (0: only after the last) and to resume from if it exists.
 
     Raises:
         TypeError: ``data`` is not a ``TensorDataset`` (or one per seed), or ``make`` is not a function.
@@ -134,7 +144,8 @@ def train_seeds(make: Callable[[], nn.Module], loss_fn: Callable[[Callable[..., 
     tensors, per_seed = _data_tensors(data, len(seeds))
     if isinstance(make, nn.Module) or not callable(make):
         raise TypeError("make must be a function that builds the model, e.g. `lambda: RingCNN(16)`")
-    sizes = (("steps", steps, 1), ("batch_size", batch_size, 1), ("eval_every", eval_every, 0))
+    sizes = (("steps", steps, 1), ("batch_size", batch_size, 1), ("eval_every", eval_every, 0),
+             ("checkpoint_every", checkpoint_every, 0))
     for name, value, low in sizes:
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
@@ -168,10 +179,14 @@ def train_seeds(make: Callable[[], nn.Module], loss_fn: Callable[[Callable[..., 
             history.evals.append({"step": step, **{k: float(v) for k, v in evaluate(model, seed).items()}})
             model.train()
 
+    first = 1
+    if checkpoint is not None and os.path.exists(checkpoint):
+        first = _resume(checkpoint, seeds, params, buffers, opt, histories) + 1
     skeleton.train()
     orders = epoch = None
     show = progress_enabled() if progress is None else progress
-    for step in tqdm(range(1, steps + 1), disable=not show, desc=f"{len(seeds)} seeds", dynamic_ncols=True):
+    for step in tqdm(range(first, steps + 1), disable=not show, desc=f"{len(seeds)} seeds",
+                     dynamic_ncols=True, initial=first - 1, total=steps):
         e, b = divmod(step - 1, per_epoch)
         if e != epoch:
             orders, epoch = torch.stack([_epoch_order(n, s, e) for s in seeds]).to(device), e
@@ -191,5 +206,29 @@ def train_seeds(make: Callable[[], nn.Module], loss_fn: Callable[[Callable[..., 
             history.loss.append(value)
         if evaluate is not None and ((eval_every and step % eval_every == 0) or step == steps):
             record_evals(step)
+        if checkpoint is not None and _due(step, checkpoint_every, steps):
+            ckpt.save(checkpoint, {"step": step, "seeds": seeds, "params": params, "buffers": buffers,
+                                   "optimizer": opt.state_dict(), "histories": [asdict(h) for h in histories],
+                                   **ckpt.rng_state()})
     _unstack(models, params, buffers)
     return Runs(seeds, models, histories)
+
+
+def _resume(path: str | os.PathLike, seeds: list[int], params: dict[str, Tensor], buffers: dict[str, Tensor],
+            opt: torch.optim.Optimizer, histories: list[History]) -> int:
+    """Load the batched run saved at ``path`` into ``params``/``buffers`` (in place, so the optimizer
+    keeps its tensors), ``opt`` and ``histories``, restore the RNG states; return its step."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if state["seeds"] != seeds:
+        raise ValueError(f"checkpoint {os.fspath(path)!r} holds seeds {state['seeds']}, not {seeds}")
+    with torch.no_grad():
+        for mine, saved in ((params, state["params"]), (buffers, state["buffers"])):
+            if mine.keys() != saved.keys() or any(mine[k].shape != saved[k].shape for k in mine):
+                raise ValueError(f"checkpoint {os.fspath(path)!r} does not match the model")
+            for name, tensor in mine.items():
+                tensor.copy_(saved[name])
+    opt.load_state_dict(state["optimizer"])
+    for history, saved in zip(histories, state["histories"]):
+        history.step, history.loss, history.evals = saved["step"], saved["loss"], saved["evals"]
+    ckpt.set_rng_state(state)
+    return int(state["step"])

@@ -66,8 +66,8 @@ def test_committed_report_matches_the_readme() -> None:
     claims = sum(len(c["claims"]) for c in data["chapters"].values())
     tests = data["stages"]["tests"]["junit"]["passed"]
     readme = (ROOT / "README.md").read_text()
-    stated = re.search(r"is from commit `([0-9a-f]{7,})`[^:]*: there, ([\d,]+) unit tests and all (\d+) claims the "
-                       r"(\d+)\s+chapters then made passed on CUDA", readme)
+    stated = re.search(r"is from commit `([0-9a-f]{7,})`[^:]*: there, ([\d,]+) unit tests and all (\d+) "
+                       r"claims the (\d+)\s+chapters then made passed on CUDA", readme)
     assert stated, "README no longer states the GPU check's result and the commit it is from"
     said = (int(stated[2].replace(",", "")), int(stated[3]), int(stated[4]))
     assert data["commit"].startswith(stated[1]) and said == (tests, claims, len(notebooks))

@@ -116,6 +116,33 @@ def test_augmentation_inside_the_loss_traces_and_draws_per_seed() -> None:
     assert all(a.loss[0] != b.loss[0] for a, b in zip(plain.histories, turned.histories))
 
 
+def test_an_interrupted_batched_run_resumes_bitwise(tmp_path) -> None:
+    """Stopped after 10 steps and started again with 14, the run equals one of 14 uninterrupted steps,
+    bit for bit: weights, optimizer, data order, histories and the augmentation's random draws."""
+    data = _systems()
+    settings = dict(batch_size=20, lr=3e-3, device="cpu", progress=False, eval_every=5,
+                    evaluate=lambda m, seed: {"w": float(m.embed.weight.sum())})
+
+    def make() -> nn.Module:
+        return CoordinateGNN(16, 2).double()
+
+    whole = train_seeds(make, nbody.rotated_loss, data, SEEDS, steps=14, **settings)
+    path = tmp_path / "seeds.pt"
+    train_seeds(make, nbody.rotated_loss, data, SEEDS, steps=10, checkpoint=path, checkpoint_every=4,
+                **settings)                                  # saved at 4, 8 and 10 (its last step)
+    state = torch.load(path, weights_only=True)
+    assert state["step"] == 10 and state["seeds"] == SEEDS
+    resumed = train_seeds(make, nbody.rotated_loss, data, SEEDS, steps=14, checkpoint=path, **settings)
+    for a, b in zip(whole.models, resumed.models):
+        for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+            assert torch.equal(x, y), name
+    for a, b in zip(whole.histories, resumed.histories):
+        assert a.step == b.step and a.loss == b.loss and a.evals == b.evals
+    assert torch.load(path, weights_only=True)["step"] == 14
+    with pytest.raises(ValueError, match="holds seeds"):
+        train_seeds(make, nbody.rotated_loss, data, [0, 1], steps=16, checkpoint=path, **settings)
+
+
 def test_runs_estimate_over_seeds() -> None:
     make, loss_fn, data_fn, _ = FAMILIES["mlp"]
     data = data_fn()
