@@ -82,6 +82,17 @@ class Estimate:
         """Standard error of the mean, ``std / √n``."""
         return self.std / math.sqrt(self.n)
 
+    @property
+    def half_width(self) -> float:
+        """Half the 95% confidence interval of the mean, ``t₀.₉₇₅,ₙ₋₁ · se``: the error bar a figure
+        shows (DESIGN: the interval, not ±1 SE)."""
+        return t_quantile(0.5 + CONFIDENCE / 2, self.n - 1) * self.se
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """The 95% confidence interval of the mean, ``mean ± half_width``."""
+        return self.mean - self.half_width, self.mean + self.half_width
+
     def log(self) -> Estimate:
         """The same runs on a log scale (every value must be positive): for losses and errors."""
         if min(self.values) <= 0:

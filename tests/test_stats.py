@@ -197,3 +197,13 @@ def test_p_is_accurate_far_in_the_tail() -> None:
     m = estimate([0.61, 0.62, 0.615, 0.618, 0.612, 0.617, 0.619, 0.616])
     ref = scipy_stats.ttest_ind(c.values, m.values, equal_var=False).pvalue
     assert welch(c, m).p == pytest.approx(ref, rel=1e-8) and 0 < ref < 1e-20
+
+
+def test_an_estimates_interval_is_the_one_sample_t_interval() -> None:
+    from scipy import stats as scipy_stats
+
+    e = estimate([0.61, 0.64, 0.59, 0.66, 0.62, 0.63, 0.60, 0.65])
+    low, high = scipy_stats.t.interval(0.95, e.n - 1, loc=e.mean, scale=e.se)
+    assert e.interval == pytest.approx((low, high), rel=1e-10)
+    assert e.half_width == pytest.approx(high - e.mean, rel=1e-10)
+    assert one_sample(e, e.interval[0]).p == pytest.approx(0.05, rel=1e-8)     # its edge is p = 0.05
