@@ -12,10 +12,12 @@ and every step evaluates all ``K`` losses in one call of ``torch.func.vmap`` ove
     runs.estimate("test")            # an Estimate over the 8 seeds of each run's last "test" evaluation
 
 Each seed keeps everything a separate run has: its initial weights, its own data order (the epoch
-permutation of ``fit`` for that seed), its own optimizer state (one optimizer over the stacked
-parameters: Adam, AdamW and SGD act elementwise, so each seed's slice follows its own update), its
-own gradient clipping (the norm of that seed's gradient) and its own batch-norm statistics. The
-result equals ``K`` separate :func:`~symlib.train.train` runs up to floating-point rounding, which
+permutation of ``fit`` for that seed; when a batch is the whole dataset, every step sees all of it in
+stored order, which changes only the rounding of the mean, and the data are not copied per seed), its
+own optimizer state (one optimizer over the stacked parameters: Adam, AdamW and SGD act elementwise,
+so each seed's slice follows its own update), its own gradient clipping (the norm of that seed's
+gradient) and its own batch-norm statistics. The result equals ``K`` separate
+:func:`~symlib.train.train` runs up to floating-point rounding, which
 ``tests/test_seeds.py`` checks for three model families. Two things differ from ``fit``:
 
 * ``loss_fn(model, batch)`` receives a *function* that applies the model (``model(*inputs)``), and the
@@ -170,7 +172,9 @@ def train_seeds(make: Callable[[], nn.Module], loss_fn: Callable[[Callable[..., 
             return functional_call(skeleton, (p, b), args, kwargs)
         return loss_fn(model, batch)
 
-    losses_of = vmap(one_seed, randomness="different")
+    full_batch = batch_size == n       # every step sees all the data: its order changes only rounding,
+    shared = (None,) * len(tensors) if full_batch and not per_seed else (0,) * len(tensors)  # so no copy
+    losses_of = vmap(one_seed, in_dims=(0, 0, *shared), randomness="different")
 
     def record_evals(step: int) -> None:
         _unstack(models, params, buffers)
@@ -188,9 +192,12 @@ def train_seeds(make: Callable[[], nn.Module], loss_fn: Callable[[Callable[..., 
     for step in tqdm(range(first, steps + 1), disable=not show, desc=f"{len(seeds)} seeds",
                      dynamic_ncols=True, initial=first - 1, total=steps):
         e, b = divmod(step - 1, per_epoch)
-        if e != epoch:
-            orders, epoch = torch.stack([_epoch_order(n, s, e) for s in seeds]).to(device), e
-        batch = _stacked_batches(tensors, orders, b * batch_size, batch_size, per_seed)
+        if full_batch:
+            batch = tensors
+        else:
+            if e != epoch:
+                orders, epoch = torch.stack([_epoch_order(n, s, e) for s in seeds]).to(device), e
+            batch = _stacked_batches(tensors, orders, b * batch_size, batch_size, per_seed)
         losses = losses_of(params, buffers, *batch)
         values = losses.detach().tolist()
         bad = [(s, v) for s, v in zip(seeds, values) if not math.isfinite(v)]

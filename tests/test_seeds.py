@@ -121,7 +121,7 @@ def test_an_interrupted_batched_run_resumes_bitwise(tmp_path) -> None:
     bit for bit: weights, optimizer, data order, histories and the augmentation's random draws."""
     data = _systems()
     settings = dict(batch_size=20, lr=3e-3, device="cpu", progress=False, eval_every=5,
-                    evaluate=lambda m, seed: {"w": float(m.embed.weight.sum())})
+                    evaluate=lambda m, seed: {"w": float(m.embed.weight.detach().sum())})
 
     def make() -> nn.Module:
         return CoordinateGNN(16, 2).double()
@@ -141,6 +141,20 @@ def test_an_interrupted_batched_run_resumes_bitwise(tmp_path) -> None:
     assert torch.load(path, weights_only=True)["step"] == 14
     with pytest.raises(ValueError, match="holds seeds"):
         train_seeds(make, nbody.rotated_loss, data, [0, 1], steps=16, checkpoint=path, **settings)
+
+
+def test_full_batch_training_equals_separate_runs_up_to_rounding() -> None:
+    """batch_size = the whole dataset: no per-step permutation or copy; fit's permuted order sums
+    the same losses in another order, so the runs agree to rounding."""
+    make, loss_fn, data_fn, _ = FAMILIES["mlp"]
+    data = data_fn()
+    settings = dict(steps=15, batch_size=len(data), progress=False)
+    runs = train_seeds(make, loss_fn, data, SEEDS, **settings)
+    for seed, model, history in zip(SEEDS, runs.models, runs.histories):
+        alone, alone_history = train(make, loss_fn, data, seed=seed, **settings)
+        for ours, theirs in zip(model.parameters(), alone.parameters()):
+            assert_matches(ours, theirs, factor=1000)
+        assert history.loss == pytest.approx(alone_history.loss, rel=1e-12)
 
 
 def test_runs_estimate_over_seeds() -> None:
