@@ -29,6 +29,7 @@ runs per side) is what the chapters used before; with 3 seeds per arm its two-si
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -265,7 +266,10 @@ class Test:
 
     :attr:`resolved` — the interval excludes zero — is the only verdict: "A differs from B".
     :meth:`above` / :meth:`below` ask whether the whole interval lies past a margin (e.g. "A beats B
-    by more than 0.2": ``welch(a, b).above(0.2)``).
+    by more than 0.2": ``welch(a, b).above(0.2)``). For a claim of *equivalence* ("A is within 0.02
+    of the cap") :meth:`within` gives the same test with a ``margin``: then :attr:`resolved` means
+    the whole interval lies inside ``(−margin, margin)`` (two one-sided tests, each at 2.5%), and the
+    printed verdict says so.
     """
 
     effect: float
@@ -276,11 +280,22 @@ class Test:
     p: float
     n: tuple[int, ...]
     log: bool = False
+    margin: float | None = None
 
     @property
     def resolved(self) -> bool:
-        """Whether the 95% interval excludes zero (two-sided test at 5%)."""
+        """Whether the 95% interval excludes zero (two-sided test at 5%); for an equivalence test
+        (:meth:`within`), whether it lies inside ``(−margin, margin)``."""
+        if self.margin is not None:
+            return -self.margin < self.low and self.high < self.margin
         return self.low > 0 or self.high < 0
+
+    def within(self, margin: float) -> Test:
+        """The same test read as equivalence: resolved when the whole 95% interval lies inside
+        ``(−margin, margin)`` (on the log scale for ``log`` tests: a ratio within ``exp(±margin)``)."""
+        if not margin > 0:
+            raise ValueError(f"an equivalence margin must be positive, got {margin}")
+        return dataclasses.replace(self, margin=float(margin))
 
     def above(self, margin: float = 0.0) -> bool:
         """Whether the whole 95% interval lies above ``margin`` (on the log scale for ``log`` tests)."""
@@ -313,6 +328,10 @@ class Test:
         else:
             head = f"{self.effect:+{spec}} [95% CI {self.low:+{spec}}, {self.high:+{spec}}]"
         verdict = "resolved" if self.resolved else "not resolved"
+        if self.margin is not None:
+            band = (f"ratio within ×/÷ {math.exp(self.margin):{spec}}" if self.log
+                    else f"within ±{self.margin:{spec}}")
+            return f"{head}, n = {n}: {band}: {verdict}"
         return f"{head}, n = {n}, p = {self.p:.2g}: {verdict}"
 
     def __str__(self) -> str:

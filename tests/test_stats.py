@@ -207,3 +207,21 @@ def test_an_estimates_interval_is_the_one_sample_t_interval() -> None:
     assert e.interval == pytest.approx((low, high), rel=1e-10)
     assert e.half_width == pytest.approx(high - e.mean, rel=1e-10)
     assert one_sample(e, e.interval[0]).p == pytest.approx(0.05, rel=1e-8)     # its edge is p = 0.05
+
+
+def test_equivalence_is_the_interval_inside_the_margin() -> None:
+    """"Within 0.05 of 0.5": resolved when the whole 95% interval lies inside ±0.05 (two one-sided
+    tests at 2.5%); the p of a difference test says nothing about it, and the verdict line says so."""
+    near = estimate([0.49, 0.50, 0.51, 0.505, 0.495, 0.50, 0.502, 0.498])
+    test = one_sample(near, 0.5)
+    assert not test.resolved                                  # no difference from 0.5 ...
+    close = test.within(0.05)
+    assert close.resolved and close.effect == test.effect     # ... and inside ±0.05 of it
+    assert not test.within(0.005).resolved
+    assert str(close).endswith("within ±0.05: resolved") and "p =" not in str(close)
+    wide = one_sample(estimate([0.3, 0.7, 0.5]), 0.5).within(0.05)
+    assert not wide.resolved and str(wide).endswith("not resolved")
+    log_test = welch(estimate([1.0, 1.02, 0.99, 1.01]), estimate([1.0, 1.01, 1.0, 0.99]), log=True)
+    assert log_test.within(math.log(1.1)).resolved and "×/÷ 1.1" in str(log_test.within(math.log(1.1)))
+    with pytest.raises(ValueError, match="positive"):
+        test.within(0.0)
