@@ -14,17 +14,14 @@ Welch's two-sample t test (unequal variances, Welch–Satterthwaite degrees of f
 one-sample t interval). Every finding prints its effect, interval, ``n`` per arm and ``p``::
 
     test = welch(cnn, mlp)           # "+0.253 [95% CI +0.248, +0.257], n = 8/8, p = 1.6e-21: resolved"
-    claims.check("the CNN beats the MLP by more than 15 points", test.above(0.15))
+    claims.finding("the CNN beats the MLP by more than 15 points", test.above(0.15), test)
     welch(gnn, egnn, log=True).above(math.log(2))                 # more than twice the EGNN's error
     one_sample(cnn, 0.80).above()                                  # above 80%
+    one_sample(acc, cap).within(0.02)                              # within 0.02 of the cap
 
 The t distribution is computed here (the regularised incomplete beta function by its continued
-fraction), tested against tabulated quantiles and scipy.
-
-**The 2-SE rule** (:func:`compare`, :func:`exceeds`, :func:`exceeds_ratio`, ``Estimate.above/below/
-within``: the difference must clear ``by + 2 · √(se(A)² + se(B)²)`` with at least :data:`MIN_SEEDS`
-runs per side) is what the chapters used before; with 3 seeds per arm its two-sided p is about
-0.12–0.18, not 0.05. It stays only until every chapter has moved to the declared test (issue 30).
+fraction), tested against tabulated quantiles and scipy. Figures show the 95% interval of the mean
+(:attr:`Estimate.interval`), not ±1 SE.
 """
 
 from __future__ import annotations
@@ -36,12 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CONFIDENCE", "MIN_SEEDS", "Comparison", "Estimate", "Test", "compare", "estimate", "exceeds",
-           "exceeds_ratio", "one_sample", "t_cdf", "t_quantile", "welch"]
-
-MIN_SEEDS = 3
-"""The fewest runs per side on which a comparison may be claimed."""
-
+__all__ = ["CONFIDENCE", "Estimate", "Test", "estimate", "one_sample", "t_cdf", "t_quantile", "welch"]
 
 @dataclass(frozen=True)
 class Estimate:
@@ -100,18 +92,6 @@ class Estimate:
             raise ValueError(f"a log scale needs positive values, got {self.values}")
         return Estimate(tuple(math.log(v) for v in self.values))
 
-    def above(self, bound: float, sigmas: float = 2.0) -> bool:
-        """Whether ``mean − sigmas · se > bound``, with at least :data:`MIN_SEEDS` runs."""
-        return self.n >= MIN_SEEDS and self.mean - sigmas * self.se > bound
-
-    def below(self, bound: float, sigmas: float = 2.0) -> bool:
-        """Whether ``mean + sigmas · se < bound``, with at least :data:`MIN_SEEDS` runs."""
-        return self.n >= MIN_SEEDS and self.mean + sigmas * self.se < bound
-
-    def within(self, target: float, tol: float, sigmas: float = 2.0) -> bool:
-        """Whether ``mean ± sigmas · se`` lies inside ``target ± tol`` (at least :data:`MIN_SEEDS` runs)."""
-        return self.n >= MIN_SEEDS and abs(self.mean - target) + sigmas * self.se < tol
-
     def __format__(self, spec: str) -> str:
         return f"{self.mean:{spec}} ± {self.se:{spec}}"
 
@@ -122,65 +102,6 @@ class Estimate:
 def estimate(values: Iterable[float]) -> Estimate:
     """An :class:`Estimate` from one value per run (floats, numpy scalars or 0-d tensors)."""
     return Estimate(tuple(float(v) for v in values))
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """``A − B`` for two independent estimates: ``diff ± se`` with ``se = √(se_A² + se_B²)``.
-
-    On a log scale (``compare(a, b, log=True)``) ``diff`` is ``log(mean ratio)`` in the geometric sense,
-    and :attr:`ratio` is ``exp(diff)``.
-    """
-
-    diff: float
-    se: float
-    n: int
-    log: bool = False
-
-    @property
-    def ratio(self) -> float:
-        """``exp(diff)``: the geometric-mean ratio A / B (log-scale comparisons only)."""
-        if not self.log:
-            raise ValueError("ratio is defined for log-scale comparisons: compare(a, b, log=True)")
-        return math.exp(self.diff)
-
-    def exceeds(self, by: float = 0.0, sigmas: float = 2.0) -> bool:
-        """Whether ``diff > by + sigmas · se``, with at least :data:`MIN_SEEDS` runs per side."""
-        return self.n >= MIN_SEEDS and self.diff > by + sigmas * self.se
-
-    def resolved(self, sigmas: float = 2.0) -> bool:
-        """Whether ``|diff| > sigmas · se``: the sign of the difference is established."""
-        return self.n >= MIN_SEEDS and abs(self.diff) > sigmas * self.se
-
-    def __format__(self, spec: str) -> str:
-        if self.log:
-            return f"ratio {self.ratio:{spec or '.3g'}} (log-ratio {self.diff:.3f} ± {self.se:.3f})"
-        return f"{self.diff:{spec}} ± {self.se:{spec}}"
-
-    def __str__(self) -> str:
-        return format(self, "")
-
-
-def compare(a: Estimate, b: Estimate, *, log: bool = False) -> Comparison:
-    """``A − B`` (or ``log A − log B`` with ``log``) with its standard error; ``n``: the smaller run count."""
-    if not isinstance(a, Estimate) or not isinstance(b, Estimate):
-        raise TypeError(f"compare takes two Estimates, got {type(a).__name__} and {type(b).__name__}")
-    if log:
-        a, b = a.log(), b.log()
-    return Comparison(a.mean - b.mean, math.hypot(a.se, b.se), min(a.n, b.n), log)
-
-
-def exceeds(a: Estimate, b: Estimate, *, by: float = 0.0, sigmas: float = 2.0) -> bool:
-    """Whether ``mean(A) − mean(B) > by + sigmas · se(A − B)``, with ≥ :data:`MIN_SEEDS` runs per side."""
-    return compare(a, b).exceeds(by, sigmas)
-
-
-def exceeds_ratio(a: Estimate, b: Estimate, factor: float = 1.0, *, sigmas: float = 2.0) -> bool:
-    """Whether A is more than ``factor`` times B on a log scale: ``mean(log A) − mean(log B) >
-    log(factor) + sigmas · se``, with ≥ :data:`MIN_SEEDS` runs per side (A and B positive)."""
-    if not factor > 0:
-        raise ValueError(f"factor must be positive, got {factor}")
-    return compare(a, b, log=True).exceeds(math.log(factor), sigmas)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -249,7 +249,7 @@ def test_nbody_on_the_authors_data_with_fewer_epochs_is_labelled_and_not_joined(
 
 def test_the_verdict_is_a_prediction_interval_for_one_run() -> None:
     """The page's rule by hand: mean ± t₀.₉₇₅,ₙ₋₁ · s · √(1 + 1/n) on the paper's own test set; on a
-    fresh draw widened by 2·SE_test² with Welch–Satterthwaite degrees of freedom."""
+    fresh draw widened by 2 × SE_test² with Welch–Satterthwaite degrees of freedom."""
     page = _page()
     row = {"per_seed": {"0": 0.90, "1": 0.92, "2": 0.94}, "paper": 0.97, "mean": 0.92, "se": None,
            "test_set_se": {"0": 0.01, "1": 0.01, "2": 0.01}}

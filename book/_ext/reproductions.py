@@ -40,7 +40,7 @@ def prediction_interval(row: dict[str, Any], same_test_set: bool) -> tuple[float
     ``mean ± t₀.₉₇₅,ν · √V`` with ``V = s²(1 + 1/n)`` (``s`` the SD over our ``n`` seeds: a new run's
     scatter plus our mean's) and ``ν = n − 1``. Where the paper's test set is not ours
     (``same_test_set`` false: a fresh draw of its distribution) each number also carries its own test
-    set's sampling error, ``V += 2·SE_test²``, with Welch–Satterthwaite ``ν = V² / ((s²(1 + 1/n))² /
+    set's sampling error, ``V += 2 × SE_test²``, with Welch–Satterthwaite ``ν = V² / ((s²(1 + 1/n))² /
     (n − 1))`` (the test term is estimated from thousands of systems: infinite degrees of freedom).
     On the paper's own test set the two share it, and the term cancels.
     """
