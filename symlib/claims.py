@@ -115,18 +115,15 @@ class Claims:
         return [s for s, ok in self.results if not ok]
 
     def close(self) -> None:
-        """Reprint every claim checked so far, then raise :class:`ClaimFailed` if any was false (or if
+        """Reprint every claim checked so far, findings then checks (a group without claims says
+        ``none``), then raise :class:`ClaimFailed` if any was false (or if
         none was checked); the last cell of a chapter."""
         print(f"Claims of chapter {self.chapter}")
-        if not self.findings:
-            for statement, ok in self.results:
+        for title, chosen in (("findings", True), ("checks", False)):
+            group = [(s, ok) for k, (s, ok) in enumerate(self.results) if (k in self.findings) == chosen]
+            print(f"{title}:" if group else f"{title}: none")
+            for statement, ok in group:
                 print(_line(statement, ok))
-        else:
-            for title, chosen in (("findings", True), ("checks", False)):
-                print(f"{title}:")
-                for k, (statement, ok) in enumerate(self.results):
-                    if (k in self.findings) == chosen:
-                        print(_line(statement, ok))
         self._verdict()
 
     def _verdict(self) -> None:
@@ -136,8 +133,7 @@ class Claims:
             raise ClaimFailed(f"{len(self.failed)} of {len(self.results)} claims are false: "
                               + "; ".join(self.failed))
         f, c = len(self.findings), len(self.results) - len(self.findings)
-        kinds = f" ({f} finding{'s' * (f != 1)}, {c} check{'s' * (c != 1)})" if self.findings else ""
-        print(f"all {len(self.results)} claims hold{kinds}")
+        print(f"all {len(self.results)} claims hold ({f} finding{'s' * (f != 1)}, {c} check{'s' * (c != 1)})")
 
     def __enter__(self) -> Claims:
         print(f"Claims of chapter {self.chapter}")

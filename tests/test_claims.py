@@ -25,7 +25,7 @@ def test_passing_claims_print_one_line_each_with_header_and_footer(capsys) -> No
         f"Claims of chapter {CHAPTER}",
         "✓  a 3×3 conv has 1,728 weights",
         "✓  the ratio is above 5,500",
-        "all 2 claims hold",
+        "all 2 claims hold (0 findings, 2 checks)",
     ]
     assert claims.failed == []
     assert claims.results == [("a 3×3 conv has 1,728 weights", True), ("the ratio is above 5,500", True)]
@@ -88,7 +88,7 @@ def test_numpy_bools_are_accepted(value, capsys) -> None:
     with Claims(CHAPTER) as claims:
         assert claims.check("numpy says so", value) is None        # nothing to display in a cell
     assert claims.results == [("numpy says so", True)] and type(claims.results[0][1]) is bool
-    assert lines(capsys)[1:] == ["✓  numpy says so", "all 1 claims hold"]
+    assert lines(capsys)[1:] == ["✓  numpy says so", "all 1 claims hold (0 findings, 1 check)"]
 
 
 def test_false_numpy_bool_fails() -> None:
@@ -105,7 +105,8 @@ def test_tensor_comparisons_pass_once_converted(capsys) -> None:
         claims.check("converted with bool()", bool(err < 1e-6))
         claims.check("converted with .item()", (err < 1e-6).item())
     assert claims.results == [("converted with bool()", True), ("converted with .item()", True)]
-    assert lines(capsys)[1:] == ["✓  converted with bool()", "✓  converted with .item()", "all 2 claims hold"]
+    assert lines(capsys)[1:] == ["✓  converted with bool()", "✓  converted with .item()",
+                                 "all 2 claims hold (0 findings, 2 checks)"]
     with pytest.raises(ClaimFailed, match=re.escape("1 of 1 claims are false: converted, but false")):
         with Claims(CHAPTER) as claims:
             claims.check("converted, but false", (err < 1e-8).item())
@@ -177,8 +178,9 @@ def test_claims_checked_across_cells_close_at_the_end(capsys: pytest.CaptureFixt
     assert capsys.readouterr().out == "✓  one holds\n"             # printed where it is checked
     claims.check("two holds", 1 < 2)
     claims.close()
-    assert capsys.readouterr().out == ("✓  two holds\nClaims of chapter 99 · spread out\n✓  one holds\n"
-                                       "✓  two holds\nall 2 claims hold\n")
+    assert capsys.readouterr().out == ("✓  two holds\nClaims of chapter 99 · spread out\nfindings: none\n"
+                                       "checks:\n✓  one holds\n✓  two holds\n"
+                                       "all 2 claims hold (0 findings, 2 checks)\n")
     late = Claims("99")
     late.check("false", False)
     with pytest.raises(ClaimFailed, match="1 of 1 claims are false: false"):

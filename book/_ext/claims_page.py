@@ -4,8 +4,7 @@ stored outputs at build time (nothing is re-executed, nothing typed by hand).
 A chapter prints each claim where it checks it (:class:`symlib.claims.Claims`): ``✓  statement`` (or
 ``✗ FALSE  statement``), and under a *finding* one ``⟨stat⟩`` line per declared test (effect, 95%
 interval, number of seeds, p, verdict). A claim line without ``⟨stat⟩`` lines is a *check*. The
-chapter's last cell reprints its claims, so it is skipped here. Chapters that make no finding yet are
-counted as unclassified: their claims predate the declared test. ``tests/test_claims_page.py`` checks
+chapter's last cell reprints its claims, so it is skipped here. ``tests/test_claims_page.py`` checks
 the parsing on the stored chapters.
 """
 
@@ -62,16 +61,13 @@ def page_lines(notebooks: list[Path]) -> list[str]:
         claims = chapter_claims(path)
         link = f"{{doc}}`/notebooks/{path.stem}`"
         found = [c for c in claims if c.finding]
-        if found:
-            counts.append(f"| {link} | {len(found)} | {len(claims) - len(found)} | |")
-        else:
-            counts.append(f"| {link} | | | {len(claims)} |")
+        counts.append(f"| {link} | {len(found)} | {len(claims) - len(found)} |")
         for c in found:
             tests = "<br>".join(s.replace("|", "\\|") for s in c.stats)
             findings.append(f"| {link} | {'✓' if c.holds else '✗'} {c.statement} | {tests} |")
     return (["| chapter | finding | its test(s): effect [95% CI], seeds per arm, p |", "|---|---|---|",
              *findings, "",
-             "| chapter | findings | checks | not yet classified |", "|---|---:|---:|---:|", *counts])
+             "| chapter | findings | checks |", "|---|---:|---:|", *counts])
 
 
 class ClaimsPage(SphinxDirective):
