@@ -189,8 +189,8 @@ class Test:
     :meth:`above` / :meth:`below` ask whether the whole interval lies past a margin (e.g. "A beats B
     by more than 0.2": ``welch(a, b).above(0.2)``). For a claim of *equivalence* ("A is within 0.02
     of the cap") :meth:`within` gives the same test with a ``margin``: then :attr:`resolved` means
-    the whole interval lies inside ``(−margin, margin)`` (two one-sided tests, each at 2.5%), and the
-    printed verdict says so.
+    the whole interval lies inside ``(−margin, margin)`` (two one-sided tests, each at 2.5%), ``p`` is
+    the larger of their two p values, and the printed verdict says so.
     """
 
     effect: float
@@ -216,7 +216,19 @@ class Test:
         ``(−margin, margin)`` (on the log scale for ``log`` tests: a ratio within ``exp(±margin)``)."""
         if not margin > 0:
             raise ValueError(f"an equivalence margin must be positive, got {margin}")
-        return dataclasses.replace(self, margin=float(margin))
+        return dataclasses.replace(self, margin=float(margin), p=self._equivalence_p(margin))
+
+    def _equivalence_p(self, margin: float) -> float:
+        """The p of the two one-sided tests (effect ≤ −margin, effect ≥ margin), the larger of the
+        two: below 2.5% exactly when the 95% interval lies inside ``(−margin, margin)``."""
+        se = (self.high - self.low) / (2 * t_quantile(0.5 + CONFIDENCE / 2, self.df))
+        if se == 0.0:
+            return 0.0 if -margin < self.effect < margin else 1.0
+
+        def above(t: float) -> float:                       # P(T > t), one-sided
+            return _t_tail(t, self.df) if t > 0 else 1.0 - _t_tail(t, self.df)
+
+        return max(above((self.effect + margin) / se), above((margin - self.effect) / se))
 
     def above(self, margin: float = 0.0) -> bool:
         """Whether the whole 95% interval lies above ``margin`` (on the log scale for ``log`` tests)."""
@@ -252,7 +264,7 @@ class Test:
         if self.margin is not None:
             band = (f"ratio within ×/÷ {math.exp(self.margin):{spec}}" if self.log
                     else f"within ±{self.margin:{spec}}")
-            return f"{head}, n = {n}: {band}: {verdict}"
+            return f"{head}, n = {n}, p = {self.p:.2g}: {band}: {verdict}"
         return f"{head}, n = {n}, p = {self.p:.2g}: {verdict}"
 
     def __str__(self) -> str:

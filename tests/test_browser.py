@@ -118,6 +118,7 @@ class PageReport:
     solutions_hidden: bool = False
     solutions_open_on_click: bool = False
     search_results: int = 0
+    claims_sort: list[float] = field(default_factory=list)   # the p column after clicking its header
     overflow: list[str] = field(default_factory=list)
     sliders: int = 0
     broken_sliders: list[str] = field(default_factory=list)
@@ -402,6 +403,10 @@ def crawl(server: str) -> dict[str, PageReport]:
             search = _search(context, server)
         except PlaywrightError:
             search = 0
+        try:
+            reports["book/claims.html"].claims_sort = _sort_claims(context, server)
+        except (PlaywrightError, KeyError, ValueError):
+            pass                                       # test_the_claims_table_sorts reports it
         phone = browser.new_context(viewport=NARROW, color_scheme="light", is_mobile=True)
         for report in reports.values():
             if report.redirect is None and report.crawl_error is None:
@@ -424,6 +429,19 @@ def _search(context, base: str) -> int:
     found = re.search(r"found (\d+) page", summary.inner_text())
     page.close()
     return int(found.group(1)) if found else 0
+
+
+def _sort_claims(context, base: str) -> list[float]:
+    """Click the findings table's "p" header on the Claims page; return the p column as shown."""
+    page = context.new_page()
+    page.goto(base + "book/claims.html", wait_until="load")
+    table = page.locator(".claims-findings table")
+    table.locator("thead th", has_text=re.compile(r"^p$")).click()
+    column = [th.strip() for th in table.locator("thead th").all_inner_texts()].index("p")
+    values = [float(row.locator("td").nth(column).inner_text())
+              for row in table.locator("tbody tr").all()]
+    page.close()
+    return values
 
 
 def _write_report(reports: dict[str, PageReport], search: int, seconds: float) -> None:
@@ -565,6 +583,12 @@ def test_nothing_overflows_its_column(crawl: dict[str, PageReport]) -> None:
     """At 1280 px (light and dark) and 390 px no page scrolls sideways and nothing is cut off or
     sticks out of the article's column; wide math, code and tables scroll inside their own box."""
     assert not _problems(crawl, "overflow")
+
+
+def test_the_claims_table_sorts(crawl: dict[str, PageReport]) -> None:
+    """The Claims page's findings table sorts by the column whose header is clicked (p, ascending)."""
+    values = crawl["book/claims.html"].claims_sort
+    assert len(values) > 50 and values == sorted(values) and values[0] < values[-1]
 
 
 def test_search_finds_the_books_words(crawl: dict[str, PageReport]) -> None:

@@ -36,6 +36,15 @@ def test_findings_checks_and_the_closing_reprint(tmp_path: Path) -> None:
     assert lines[-1] == "| {doc}`/notebooks/99_test` | 2 | 1 |"
 
 
+def test_a_tests_line_splits_into_the_tables_columns() -> None:
+    assert claims_page.stat_cells("+0.317 [95% CI +0.304, +0.331], n = 8/8, p = 3.3e-16: resolved") == [
+        "+0.317", "+0.304 to +0.331", "8/8", "3.3e-16", "resolved"]
+    assert claims_page.stat_cells("ratio 0.975 [95% CI 0.951, 1], n = 8, p = 0.0012: ratio within ×/÷ 1.25: "
+                                  "resolved") == ["ratio 0.975", "0.951 to 1", "8", "0.0012",
+                                                  "ratio within ×/÷ 1.25: resolved"]
+    assert claims_page.stat_cells("something else")[0] == "something else"
+
+
 def _closing_counts(path: Path) -> tuple[int, int]:
     """The chapter's own count, from the last line its closing cell printed: (findings, checks)."""
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]

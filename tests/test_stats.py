@@ -155,7 +155,15 @@ def test_equivalence_is_the_interval_inside_the_margin() -> None:
     close = test.within(0.05)
     assert close.resolved and close.effect == test.effect     # ... and inside ±0.05 of it
     assert not test.within(0.005).resolved
-    assert str(close).endswith("within ±0.05: resolved") and "p =" not in str(close)
+    assert str(close).endswith("within ±0.05: resolved") and close.p < 0.025
+    assert test.within(0.005).p > 0.025
+    for margin in (0.004, 0.0057, 0.006, 0.02):           # p < 2.5% exactly when the CI is inside
+        assert test.within(margin).resolved == (test.within(margin).p < 0.025), margin
+    se = near.se                                          # the larger one-sided p, by hand with scipy
+    from scipy import stats as scipy_stats
+    by_hand = max(scipy_stats.t.sf((test.effect + 0.006) / se, near.n - 1),
+                  scipy_stats.t.sf((0.006 - test.effect) / se, near.n - 1))
+    assert test.within(0.006).p == pytest.approx(by_hand, rel=1e-8)
     wide = one_sample(estimate([0.3, 0.7, 0.5]), 0.5).within(0.05)
     assert not wide.resolved and str(wide).endswith("not resolved")
     log_test = welch(estimate([1.0, 1.02, 0.99, 1.01]), estimate([1.0, 1.01, 1.0, 0.99]), log=True)

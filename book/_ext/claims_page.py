@@ -23,6 +23,9 @@ from sphinx.util.docutils import SphinxDirective
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 _CLAIM = re.compile(r"^(✓|✗ FALSE)  (.*)$")
 _STAT = re.compile(r"^\s+⟨stat⟩ (.*)$")
+#: A test's line as ``symlib.stats.Test`` prints it: effect, interval, seeds per arm, p, verdict.
+_TEST = re.compile(r"^(?P<effect>.+?) \[95% CI (?P<low>[^,]+), (?P<high>[^\]]+)\], n = (?P<n>[\d/]+), "
+                   r"p = (?P<p>[^:]+): (?P<verdict>.+)$")
 
 
 @dataclass
@@ -54,19 +57,33 @@ def chapter_claims(path: Path) -> list[Claim]:
     return claims
 
 
+def stat_cells(line: str) -> list[str]:
+    """One test's line split into the table's cells: effect, 95% CI, seeds per arm, p, verdict (the
+    whole line in the first cell if it does not parse)."""
+    m = _TEST.match(line)
+    if not m:
+        return [line, "", "", "", ""]
+    return [m["effect"], f"{m['low']} to {m['high']}", m["n"], m["p"], m["verdict"]]
+
+
 def page_lines(notebooks: list[Path]) -> list[str]:
-    """The page's MyST: the findings table, then the count of findings and checks per chapter."""
+    """The page's MyST: the findings table (one row per test; a finding decided by several tests has
+    one row for each), then the count of findings and checks per chapter."""
     findings, counts = [], []
     for path in notebooks:
         claims = chapter_claims(path)
-        link = f"{{doc}}`/notebooks/{path.stem}`"
+        link = f"{{doc}}`{path.stem[:2]} </notebooks/{path.stem}>`"
         found = [c for c in claims if c.finding]
-        counts.append(f"| {link} | {len(found)} | {len(claims) - len(found)} |")
+        counts.append(f"| {{doc}}`/notebooks/{path.stem}` | {len(found)} | {len(claims) - len(found)} |")
         for c in found:
-            tests = "<br>".join(s.replace("|", "\\|") for s in c.stats)
-            findings.append(f"| {link} | {'✓' if c.holds else '✗'} {c.statement} | {tests} |")
-    return (["| chapter | finding | its test(s): effect [95% CI], seeds per arm, p |", "|---|---|---|",
-             *findings, "",
+            for k, line in enumerate(c.stats):
+                part = f" ({k + 1} of {len(c.stats)})" if len(c.stats) > 1 else ""
+                cells = [cell.replace("|", "\\|") for cell in stat_cells(line)]
+                statement = c.statement.replace("|", "\\|")            # e.g. |w_x| in a statement
+                findings.append(f"| {link} | {'✓' if c.holds else '✗'} {statement}{part} | "
+                                + " | ".join(cells) + " |")
+    return (["| chapter | finding | effect | 95% CI | seeds per arm | p | verdict |",
+             "|---|---|---:|---:|---:|---:|---|", *findings, "",
              "| chapter | findings | checks |", "|---|---:|---:|", *counts])
 
 
@@ -77,10 +94,14 @@ class ClaimsPage(SphinxDirective):
         notebooks = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
         for path in notebooks:
             self.env.note_dependency(str(path))
-        container = nodes.container()
-        self.state.nested_parse(StringList(page_lines(notebooks), source=str(NOTEBOOKS)),
-                                self.content_offset, container)
-        return [container]
+        lines = page_lines(notebooks)
+        split = lines.index("")
+        # the findings table sorts by any column (book/_static/sortable.js); the counts stay in order
+        parts = [(nodes.container(classes=["claims-findings"]), lines[:split]),
+                 (nodes.container(), lines[split + 1:])]
+        for node, part in parts:
+            self.state.nested_parse(StringList(part, source=str(NOTEBOOKS)), self.content_offset, node)
+        return [node for node, _ in parts]
 
 
 def setup(app: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from statistics import NormalDist
 from typing import Any
@@ -135,7 +136,10 @@ def forest_svg(result: dict[str, Any]) -> str:
         fig.savefig(buffer, format="svg", metadata={"Date": None})
         plt.close(fig)
     svg = buffer.getvalue()
-    return svg[svg.index("<svg"):]
+    svg = svg[svg.index("<svg"):]
+    # as wide as the column and no wider (its viewBox keeps the proportions): readable on a phone
+    return re.sub(r'^<svg([^>]*?) width="([^"]+)" height="[^"]+"',
+                  r'<svg\1 style="width: \2; max-width: 100%; height: auto"', svg, count=1)
 
 
 def _selection(label: str, row: dict[str, Any], fmt: str) -> str:
