@@ -33,7 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CONFIDENCE", "Estimate", "Test", "estimate", "one_sample", "t_cdf", "t_quantile", "welch"]
+__all__ = ["CONFIDENCE", "Estimate", "Test", "estimate", "geometric", "one_sample", "t_cdf", "t_quantile",
+           "welch"]
 
 @dataclass(frozen=True)
 class Estimate:
@@ -97,6 +98,15 @@ class Estimate:
 
     def __str__(self) -> str:
         return format(self, ".4g")
+
+
+def geometric(estimates: Iterable[Estimate]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For a figure of errors or losses (positive, compared on logs): per estimate, the geometric mean
+    over the runs and its 95% interval (the t interval of the logs, exponentiated), as three arrays
+    ``(centre, low, high)``."""
+    logs = [e.log() for e in estimates]
+    low, high = np.exp(np.array([g.interval for g in logs]).reshape(-1, 2)).T
+    return np.exp([g.mean for g in logs]), low, high
 
 
 def estimate(values: Iterable[float]) -> Estimate:

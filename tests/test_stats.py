@@ -11,7 +11,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symlib.stats import estimate, one_sample, t_cdf, t_quantile, welch
+from symlib.stats import estimate, geometric, one_sample, t_cdf, t_quantile, welch
 
 runs = st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=2, max_size=8)
 
@@ -170,3 +170,11 @@ def test_equivalence_is_the_interval_inside_the_margin() -> None:
     assert log_test.within(math.log(1.1)).resolved and "×/÷ 1.1" in str(log_test.within(math.log(1.1)))
     with pytest.raises(ValueError, match="positive"):
         test.within(0.0)
+
+
+def test_geometric_means_and_their_intervals_for_figures() -> None:
+    runs = [estimate([1.0, 2.0, 4.0]), estimate([0.1, 0.1, 0.1 + 1e-9])]
+    centre, low, high = geometric(runs)
+    assert centre[0] == pytest.approx(2.0) and low[0] < 2.0 < high[0]
+    assert (low[0], high[0]) == pytest.approx(tuple(math.exp(v) for v in runs[0].log().interval))
+    assert centre.shape == low.shape == high.shape == (2,)
