@@ -19,6 +19,13 @@ one-sample t interval). Every finding prints its effect, interval, ``n`` per arm
     one_sample(cnn, 0.80).above()                                  # above 80%
     one_sample(acc, cap).within(0.02)                              # within 0.02 of the cap
 
+**Agreeing with a paper.** A published number is usually one run. :func:`prediction` asks whether it
+is a plausible single run of our setup: it lies inside the 95% *prediction* interval for one more run,
+``mean ± t₀.₉₇₅,ₙ₋₁ · s · √(1 + 1/n)`` (widened by two test sets' sampling error where the paper's test
+set is not ours). It is the one rule the Reproductions page and the chapters' full-scale claims use::
+
+    prediction(acc, 0.94).agrees        # is the published 94% a plausible run of ours?
+
 The t distribution is computed here (the regularised incomplete beta function by its continued
 fraction), tested against tabulated quantiles and scipy. Figures show the 95% interval of the mean
 (:attr:`Estimate.interval`), not ±1 SE.
@@ -33,8 +40,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CONFIDENCE", "Estimate", "Test", "estimate", "geometric", "one_sample", "t_cdf", "t_quantile",
-           "welch"]
+__all__ = ["CONFIDENCE", "Estimate", "Test", "estimate", "geometric", "one_sample", "prediction", "t_cdf",
+           "t_quantile", "welch"]
 
 @dataclass(frozen=True)
 class Estimate:
@@ -161,11 +168,14 @@ def _t_tail(x: float, df: float) -> float:
         raise ValueError(f"degrees of freedom must be positive, got {df}")
     if math.isinf(x):
         return 0.0
+    if math.isinf(df):                             # the normal limit
+        return 0.5 * math.erfc(abs(x) / math.sqrt(2.0))
     return 0.5 * _incomplete_beta(df / (df + x * x), df / 2, 0.5, x * x / (df + x * x))
 
 
 def t_cdf(x: float, df: float) -> float:
-    """``P(T ≤ x)`` for Student's t with ``df > 0`` degrees of freedom (not necessarily an integer)."""
+    """``P(T ≤ x)`` for Student's t with ``df > 0`` degrees of freedom (not necessarily an integer;
+    ``math.inf`` gives the normal distribution)."""
     tail = _t_tail(x, df)
     return 1.0 - tail if x > 0 else tail
 
@@ -195,7 +205,9 @@ class Test:
     ``p``. ``n`` holds the number of runs per arm. With ``log`` the effect is a log-ratio and
     :attr:`ratio` (with :attr:`ratio_interval`) reads it as a factor.
 
-    :attr:`resolved` — the interval excludes zero — is the only verdict: "A differs from B".
+    :attr:`resolved` — the interval excludes zero — is the only verdict: "A differs from B". A test
+    made by :func:`prediction` holds a 95% *prediction* interval instead (printed "95% PI"), and its
+    verdict reads :attr:`agrees` (the interval contains zero) or "disagrees".
     :meth:`above` / :meth:`below` ask whether the whole interval lies past a margin (e.g. "A beats B
     by more than 0.2": ``welch(a, b).above(0.2)``). For a claim of *equivalence* ("A is within 0.02
     of the cap") :meth:`within` gives the same test with a ``margin``: then :attr:`resolved` means
@@ -212,6 +224,7 @@ class Test:
     n: tuple[int, ...]
     log: bool = False
     margin: float | None = None
+    prediction: bool = False
 
     @property
     def resolved(self) -> bool:
@@ -221,11 +234,21 @@ class Test:
             return -self.margin < self.low and self.high < self.margin
         return self.low > 0 or self.high < 0
 
+    @property
+    def agrees(self) -> bool:
+        """For a :func:`prediction` test: whether the value is a plausible single run of our setup
+        (its 95% prediction interval contains zero difference)."""
+        if not self.prediction:
+            raise ValueError("agrees is the verdict of a prediction test: stats.prediction(a, value)")
+        return not self.resolved
+
     def within(self, margin: float) -> Test:
         """The same test read as equivalence: resolved when the whole 95% interval lies inside
         ``(−margin, margin)`` (on the log scale for ``log`` tests: a ratio within ``exp(±margin)``)."""
         if not margin > 0:
             raise ValueError(f"an equivalence margin must be positive, got {margin}")
+        if self.prediction:
+            raise ValueError("a prediction test has no equivalence reading")
         return dataclasses.replace(self, margin=float(margin), p=self._equivalence_p(margin))
 
     def _equivalence_p(self, margin: float) -> float:
@@ -265,11 +288,15 @@ class Test:
     def __format__(self, spec: str) -> str:
         spec = spec or ".3g"
         n = "/".join(str(k) for k in self.n)
+        name = "95% PI" if self.prediction else "95% CI"
         if self.log:
             lo, hi = self.ratio_interval
-            head = f"ratio {self.ratio:{spec}} [95% CI {lo:{spec}}, {hi:{spec}}]"
+            head = f"ratio {self.ratio:{spec}} [{name} {lo:{spec}}, {hi:{spec}}]"
         else:
-            head = f"{self.effect:+{spec}} [95% CI {self.low:+{spec}}, {self.high:+{spec}}]"
+            head = f"{self.effect:+{spec}} [{name} {self.low:+{spec}}, {self.high:+{spec}}]"
+        if self.prediction:
+            verdict = "agrees" if self.agrees else "disagrees"
+            return f"{head} for one run, n = {n}, p = {self.p:.2g}: {verdict}"
         verdict = "resolved" if self.resolved else "not resolved"
         if self.margin is not None:
             band = (f"ratio within ×/÷ {math.exp(self.margin):{spec}}" if self.log
@@ -317,3 +344,25 @@ def one_sample(a: Estimate, value: float, *, log: bool = False) -> Test:
             raise ValueError(f"a log-scale test needs a positive value, got {value}")
         a, value = a.log(), math.log(value)
     return _test(a.mean - value, a.std ** 2 / a.n, float(a.n - 1), (a.n,), log)
+
+
+def prediction(a: Estimate, value: float, *, test_set_se: float = 0.0) -> Test:
+    """Is ``value`` (a paper's single run) a plausible single run of the setup that gave ``a``?
+
+    The effect is ``mean(A) − value`` with the 95% *prediction* interval for one new run,
+    ``± t₀.₉₇₅,ν · √V``, ``V = s²(1 + 1/n)`` (a new run's scatter plus our mean's), ``ν = n − 1``. Where
+    the value was measured on another test set (a fresh draw of the same distribution),
+    ``test_set_se`` is the standard error of one run's number over its test examples and each number
+    carries it: ``V += 2 · test_set_se²``, with Welch–Satterthwaite ``ν = V² / ((s²(1 + 1/n))² / (n −
+    1))`` (the test term is estimated from thousands of examples: infinite degrees of freedom). On
+    the same test set the two share it and it cancels: pass 0. :attr:`Test.agrees` is the verdict.
+    """
+    if not isinstance(a, Estimate):
+        raise TypeError(f"prediction takes an Estimate, got {type(a).__name__}")
+    if not test_set_se >= 0:
+        raise ValueError(f"test_set_se must be ≥ 0, got {test_set_se}")
+    seeds = a.std ** 2 * (1 + 1 / a.n)
+    total = seeds + 2 * test_set_se ** 2
+    df = total ** 2 / (seeds ** 2 / (a.n - 1)) if seeds > 0 else math.inf
+    test = _test(a.mean - value, total, df, (a.n,), False)
+    return dataclasses.replace(test, prediction=True)

@@ -15,6 +15,8 @@ Checkpoints are written and read by :mod:`symlib.checkpoint`. Launched by ``torc
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import copy
 import hashlib
 import math
@@ -26,6 +28,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.data import Dataset, TensorDataset, default_collate
 from tqdm.auto import tqdm
 
@@ -106,20 +109,52 @@ def to_device(batch: Any, device: torch.device | str) -> Any:
     return batch
 
 
-def step_flops(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], batch: Any) -> int:
+def step_flops(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], batch: Any, *,
+               elementwise: bool = False) -> int:
     """Floating-point operations of one training step, forward and backward, on ``batch``.
 
     Counted by ``torch.utils.flop_counter.FlopCounterMode`` (2 per multiply-add of matrix products and
-    convolutions, the operations that dominate; elementwise work is not counted). The model is
-    deep-copied first, so batch-norm statistics and gradients of ``model`` are left untouched.
+    convolutions, the operations that dominate; elementwise work is not counted). With
+    ``elementwise`` every other operator is counted too, one operation per element it outputs: sums
+    and products, nonlinearities, reductions, the scatter-sums of message passing, gathers and copies
+    alike (views are free): an upper-end estimate of the work the matrix count leaves out. The model
+    is deep-copied first, so batch-norm statistics and gradients of ``model`` are left untouched.
     """
     from torch.utils.flop_counter import FlopCounterMode
 
     clone = copy.deepcopy(model).train()
     counter = FlopCounterMode(display=False)
-    with counter:
+    others = _OutputElements()
+    with counter, (others if elementwise else contextlib.nullcontext()):
         loss_fn(clone, batch).backward()
-    return int(counter.get_total_flops())
+    flops = int(counter.get_total_flops())
+    if not elementwise:
+        return flops
+    matrix_ops = {str(op) for op in counter.get_flop_counts().get("Global", {})}   # counted already
+    return flops + sum(n for op, n in others.elements.items() if op not in matrix_ops)
+
+
+class _OutputElements(TorchDispatchMode):
+    """Counts, per operator (``str`` of its overload packet, e.g. ``"aten.add"``), the elements of the
+    tensors it outputs; views and other operators that compute nothing are skipped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.elements: collections.Counter[str] = collections.Counter()
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        out = func(*args, **(kwargs or {}))
+        if not getattr(func, "is_view", False) and func.overloadpacket not in _FREE:
+            tensors = out if isinstance(out, (tuple, list)) else (out,)
+            self.elements[str(func.overloadpacket)] += sum(t.numel() for t in tensors
+                                                          if isinstance(t, torch.Tensor))
+        return out
+
+
+#: Operators that allocate or relabel but compute nothing.
+_FREE = {getattr(torch.ops.aten, name) for name in (
+    "detach", "empty", "empty_like", "empty_strided", "full", "lift_fresh", "new_empty", "new_zeros", "ones",
+    "ones_like", "zeros", "zeros_like")}
 
 
 def _epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:

@@ -11,7 +11,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symlib.stats import estimate, geometric, one_sample, t_cdf, t_quantile, welch
+from symlib.stats import estimate, geometric, one_sample, prediction, t_cdf, t_quantile, welch
 
 runs = st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=2, max_size=8)
 
@@ -178,3 +178,30 @@ def test_geometric_means_and_their_intervals_for_figures() -> None:
     assert centre[0] == pytest.approx(2.0) and low[0] < 2.0 < high[0]
     assert (low[0], high[0]) == pytest.approx(tuple(math.exp(v) for v in runs[0].log().interval))
     assert centre.shape == low.shape == high.shape == (2,)
+
+
+def test_prediction_is_the_interval_for_one_more_run() -> None:
+    """A paper's single run against ours: mean ± t₀.₉₇₅,ₙ₋₁ · s · √(1 + 1/n); agrees when inside it; a
+    second test set's sampling error widens it (Welch–Satterthwaite df); the normal limit is exact."""
+    runs = estimate([0.90, 0.92, 0.94])
+    half = t_quantile(0.975, 2) * 0.02 * math.sqrt(1 + 1 / 3)
+    inside, outside = prediction(runs, 0.97), prediction(runs, 0.92 + half + 1e-3)
+    assert math.isclose(inside.high - inside.effect, half, rel_tol=1e-12) and inside.df == 2
+    assert inside.agrees and not outside.agrees and outside.p < 0.05 < inside.p
+    assert str(inside).startswith("-0.05 [95% PI")
+    assert str(inside).endswith("for one run, n = 3, p = 0.16: agrees")
+    wide = prediction(runs, 0.97, test_set_se=0.01)
+    total = 0.02 ** 2 * (1 + 1 / 3) + 2 * 0.01 ** 2
+    seeds = 0.02 ** 2 * (1 + 1 / 3)
+    assert wide.agrees and math.isclose(wide.df, total ** 2 / (seeds ** 2 / 2), rel_tol=1e-12)
+    assert math.isclose(wide.high - wide.effect, t_quantile(0.975, wide.df) * math.sqrt(total), rel_tol=1e-12)
+    same = prediction(estimate([1.0, 1.0, 1.0]), 1.01, test_set_se=0.01)      # no spread over seeds
+    assert math.isinf(same.df) and same.agrees
+    assert math.isclose(same.high, t_quantile(0.975, math.inf) * 0.01 * math.sqrt(2) - 0.01, rel_tol=1e-9)
+    assert math.isclose(t_quantile(0.975, math.inf), 1.959963984540054, rel_tol=1e-12)
+    with pytest.raises(ValueError, match="verdict of a prediction test"):
+        assert welch(runs, runs).agrees
+    with pytest.raises(ValueError, match="no equivalence reading"):
+        inside.within(0.1)
+    with pytest.raises(ValueError, match="test_set_se"):
+        prediction(runs, 0.9, test_set_se=-1.0)

@@ -297,6 +297,22 @@ def test_step_flops_counts_forward_and_backward_and_leaves_the_model_alone() -> 
     assert all(p.grad is None for p in model.parameters())
 
 
+def test_step_flops_can_count_every_other_operation_by_its_output() -> None:
+    """``elementwise=True`` adds one per element every non-matrix operator outputs: a tanh after the
+    linear layer adds its forward and its backward, B·O elements each; the matrix count is unchanged."""
+    from symlib.train import step_flops
+
+    torch.manual_seed(0)
+    x, y = torch.randn(8, 5), torch.randn(8, 3)
+    linear = nn.Linear(5, 3)
+    counts = {}
+    for name, model in (("linear", linear), ("tanh", nn.Sequential(linear, nn.Tanh()))):
+        for every in (False, True):
+            counts[name, every] = step_flops(model, mse, (x, y), elementwise=every)
+    assert counts["linear", False] == counts["tanh", False] < counts["linear", True]
+    assert counts["tanh", True] - counts["linear", True] == 2 * 8 * 3
+
+
 def test_train_seeds_the_initial_weights_too() -> None:
     """train(make, ...) is a pure function of its seed: same seed, same weights and history; the
     global RNG state before the call does not matter."""

@@ -11,10 +11,8 @@ nothing typed by hand. Files without ``rows`` (such as
 from __future__ import annotations
 
 import json
-import math
 import re
 from pathlib import Path
-from statistics import NormalDist
 from typing import Any
 
 from docutils import nodes
@@ -36,27 +34,22 @@ def _test_set_se(row: dict[str, Any]) -> float | None:
 
 def prediction_interval(row: dict[str, Any], same_test_set: bool) -> tuple[float, float, float]:
     """The 95% prediction interval for one new run of our setup, ``(low, high, df)``: the paper's
-    single number is judged as one more run.
+    single number is judged as one more run (:func:`symlib.stats.prediction`, the rule the chapters'
+    full-scale claims use too).
 
     ``mean ± t₀.₉₇₅,ν · √V`` with ``V = s²(1 + 1/n)`` (``s`` the SD over our ``n`` seeds: a new run's
     scatter plus our mean's) and ``ν = n − 1``. Where the paper's test set is not ours
     (``same_test_set`` false: a fresh draw of its distribution) each number also carries its own test
-    set's sampling error, ``V += 2 × SE_test²``, with Welch–Satterthwaite ``ν = V² / ((s²(1 + 1/n))² /
-    (n − 1))`` (the test term is estimated from thousands of systems: infinite degrees of freedom).
-    On the paper's own test set the two share it, and the term cancels.
+    set's sampling error, ``V += 2 × SE_test²``, with Welch–Satterthwaite degrees of freedom. On the
+    paper's own test set the two share it, and the term cancels.
     """
-    from symlib.stats import t_quantile
+    from symlib.stats import estimate, prediction
 
-    values = list(row["per_seed"].values())
-    n = len(values)
-    mean = sum(values) / n
-    seeds_var = sum((v - mean) ** 2 for v in values) / (n - 1) * (1 + 1 / n)
+    runs = estimate(row["per_seed"].values())
     test = _test_set_se(row)
-    total = seeds_var + (2 * test ** 2 if test is not None and not same_test_set else 0.0)
-    df = total ** 2 / (seeds_var ** 2 / (n - 1)) if seeds_var > 0 else math.inf
-    quantile = t_quantile(0.975, df) if math.isfinite(df) else NormalDist().inv_cdf(0.975)
-    half = quantile * math.sqrt(total)
-    return mean - half, mean + half, df
+    judged = prediction(runs, row["paper"], test_set_se=0.0 if same_test_set or test is None else test)
+    half = (judged.high - judged.low) / 2
+    return runs.mean - half, runs.mean + half, judged.df
 
 
 def _interval(low: float, high: float, fmt: str) -> str:
