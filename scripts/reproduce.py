@@ -2,6 +2,7 @@
 
     python scripts/reproduce.py all                     # make reproduce: every experiment below
     python scripts/reproduce.py mnist1d --seeds 0 1 2 --jobs 2
+    python scripts/reproduce.py mnist1d --protocol notebook      # the authors' notebook's protocol
     python scripts/reproduce.py nbody --models EGNN --seeds 0
 
 Writes ``results/<experiment>.json``: every run's number, mean ± standard error over the seeds
@@ -12,7 +13,13 @@ library versions). The book renders these files; it never retypes them.
 repository (``symlib.layers.mnist1d``) on the real signals and on signals whose 40 positions are
 shuffled by one fixed permutation, with the repository's settings: the 4,000 / 1,000 split of the
 published dataset, Adam (``AdamW`` without weight decay), learning rate ``1e-2``, batches of 100,
-8,000 steps, test accuracy after the last step, float32.
+test accuracy after the last step, float32. Three protocols (``--protocol``, one file each): this
+book's (8,000 steps, batches shuffled every epoch, positions shuffled by ``torch.randperm`` with seed
+0; ``results/mnist1d.json``); the repository's ``notebooks/train.py`` defaults (its loop runs 8,001
+steps over batches taken in order, ``x[bix:bix + 100]``; ``results/mnist1d-repository.json``); and
+the authors' ``mnist1d-classification.ipynb`` (the same loop with ``total_steps = 6000``, 6,001
+steps; ``results/mnist1d-notebook.json``). The last two shuffle the positions as that notebook does,
+``np.random.seed(42); np.random.permutation(40)`` (an integer algorithm: the same on every machine).
 
 Runs are independent processes, ``--jobs`` at a time (one per core), each single-threaded and
 checkpointed every 1,000 steps under ``checkpoints/reproduce/``: run the same command again after an
@@ -67,26 +74,56 @@ MNIST1D_SETTINGS = {"steps": 8_000, "batch_size": 100, "lr": 1e-2,
                     "same_test_set_as_paper": True}
 
 
-def mnist1d_run(model: str, signals: str, seed: int, steps: int, checkpoints: str | None) -> dict:
-    """Train one MNIST-1D baseline on one seed; return its test accuracy and wall time."""
+#: The MNIST-1D protocols (``--protocol``): steps, batch order, how the positions are shuffled, file.
+_IN_ORDER = "in order, x[bix:bix + 100] (notebooks/train.py)"
+_NOTEBOOK_PERMUTATION = "np.random.seed(42); np.random.permutation(40)"
+MNIST1D_PROTOCOLS = {
+    "book": {"steps": 8_000, "batches": "shuffled every epoch", "permutation": "torch.randperm(40), seed 0",
+             "file": "mnist1d"},
+    "repository": {"steps": 8_001, "batches": _IN_ORDER, "permutation": _NOTEBOOK_PERMUTATION,
+                   "file": "mnist1d-repository"},
+    "notebook": {"steps": 6_001, "batches": _IN_ORDER, "permutation": _NOTEBOOK_PERMUTATION,
+                 "file": "mnist1d-notebook"},
+}
+
+
+def mnist1d_permutation(protocol: str):
+    """The fixed permutation of the 40 positions a protocol's shuffled signals use: int64 ``[40]``."""
+    import numpy as np
+    import torch
+
+    from symlib.data.mnist1d import position_permutation
+
+    if protocol == "book":
+        return position_permutation(seed=MNIST1D_SETTINGS["permutation_seed"])
+    return torch.from_numpy(np.random.RandomState(42).permutation(40))   # the authors' notebook
+
+
+def mnist1d_run(model: str, signals: str, seed: int, steps: int, checkpoints: str | None,
+                protocol: str = "book") -> dict:
+    """Train one MNIST-1D baseline on one seed under ``protocol``; return its test accuracy and wall
+    time."""
     import torch
     import torch.nn.functional as F
 
-    from symlib.data.mnist1d import load, permute_positions, position_permutation
+    from symlib.data.mnist1d import load, permute_positions
     from symlib.layers import mnist1d
     from symlib.train import train
 
     torch.set_num_threads(1)
     train_set, test_set = load()
     if signals == "shuffled":
-        perm = position_permutation(seed=MNIST1D_SETTINGS["permutation_seed"])
+        perm = mnist1d_permutation(protocol)
         train_set, test_set = permute_positions(train_set, perm), permute_positions(test_set, perm)
     make = {"MLP": mnist1d.residual_mlp, "CNN": mnist1d.cnn}[model]
-    checkpoint = None if checkpoints is None else Path(checkpoints) / f"mnist1d-{model}-{signals}-{seed}.pt"
+    tag = "" if protocol == "book" else f"{protocol}-"
+    checkpoint = (None if checkpoints is None
+                  else Path(checkpoints) / f"mnist1d-{tag}{model}-{signals}-{seed}.pt")
     start = time.perf_counter()
     net, _ = train(make, lambda m, b: F.cross_entropy(m(b[0]), b[1]), train_set, seed=seed, steps=steps,
                    batch_size=MNIST1D_SETTINGS["batch_size"], lr=MNIST1D_SETTINGS["lr"], device="cpu",
-                   amp=False, checkpoint=checkpoint, checkpoint_every=1_000, progress=False)
+                   amp=False, checkpoint=checkpoint, checkpoint_every=1_000, progress=False,
+                   shuffle=protocol == "book")
     x, y = test_set.tensors
     with torch.no_grad():
         accuracy = float((net.eval()(x).argmax(dim=1) == y).double().mean())
@@ -103,10 +140,12 @@ NBODY_SETTINGS = {"epochs": 10_000, "batch_size": 100, "lr": 5e-4, "weight_decay
 #: Where a model's command in the authors' README sets another learning rate than ``NBODY_SETTINGS``.
 NBODY_ROW_SETTINGS = {"GNN": {"lr": 1e-3}}
 NBODY_BATCHES_PER_EPOCH = NBODY_SETTINGS["train"] // NBODY_SETTINGS["batch_size"]
-#: The N-body data: this book's draw (:func:`symlib.data.nbody.load`, ``results/nbody.json``) or the
-#: authors' initial conditions and frames (:func:`symlib.data.nbody.load_authors`,
-#: ``results/nbody-authors.json``), by ``--data``.
-NBODY_DATA = {"symlib": "nbody", "authors": "nbody-authors"}
+#: The N-body data, by ``--data``: this book's draw (:func:`symlib.data.nbody.load`,
+#: ``results/nbody.json``); the same draw with the authors' frames (inputs and targets 100 simulator
+#: steps later, ``results/nbody-frames.json``), which separates the frame convention from the draw;
+#: or the authors' initial conditions and frames (:func:`symlib.data.nbody.load_authors`,
+#: ``results/nbody-authors.json``).
+NBODY_DATA = {"symlib": "nbody", "frames": "nbody-frames", "authors": "nbody-authors"}
 
 
 def nbody_model(name: str):
@@ -147,7 +186,9 @@ def nbody_run(model: str, seed: int, steps: int, checkpoints: str | None, compil
     torch.set_num_threads(1)
     s = {**NBODY_SETTINGS, **NBODY_ROW_SETTINGS.get(model, {})}
     def load(split: str) -> nbody.NBody:
-        return nbody.load_authors(split) if data == "authors" else nbody.load(split, seed=s["data_seed"])
+        if data == "authors":
+            return nbody.load_authors(split)
+        return nbody.load(split, seed=s["data_seed"], frames="authors" if data == "frames" else "book")
 
     train_set = load("train").dataset()
     held_out = {split: load(split).dataset().tensors for split in ("valid", "test")}
@@ -249,15 +290,19 @@ def data_digests(datasets: dict[str, object]) -> dict[str, str]:
 
 
 def reproduce_mnist1d(seeds: list[int], jobs: int, steps: int | None, out: Path,
-                      checkpoints: str | None) -> Path:
-    """Every (model, signals) pair on every seed (``steps=None``: the paper's); write
-    ``out/mnist1d.json``; return its path."""
+                      checkpoints: str | None, protocol: str = "book") -> Path:
+    """Every (model, signals) pair on every seed under ``protocol`` (:data:`MNIST1D_PROTOCOLS`;
+    ``steps=None``: the protocol's); write ``out/<its file>.json``; return its path."""
+    if protocol not in MNIST1D_PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}: expected one of {list(MNIST1D_PROTOCOLS)}")
+    recipe = MNIST1D_PROTOCOLS[protocol]
     from symlib.data import mnist1d
     from symlib.stats import estimate
 
-    steps = steps or MNIST1D_SETTINGS["steps"]
+    full = recipe["steps"]
+    steps = steps or full
     digests = data_digests({"mnist1d": mnist1d.load()})
-    tasks = [(m, s, seed, steps, checkpoints) for (m, s) in MNIST1D_PAPER for seed in seeds]
+    tasks = [(m, s, seed, steps, checkpoints, protocol) for (m, s) in MNIST1D_PAPER for seed in seeds]
     code, start = source(), time.perf_counter()
     runs = run_all(mnist1d_run, tasks, jobs, "mnist1d")
     wall = time.perf_counter() - start
@@ -270,14 +315,17 @@ def reproduce_mnist1d(seeds: list[int], jobs: int, steps: int | None, out: Path,
             "model": model, "signals": signals, "paper": paper, "mean": e.mean, "se": e.se,
             "per_seed": {str(r["seed"]): r["test_accuracy"] for r in mine},
             "seconds_per_run": round(sum(r["seconds"] for r in mine) / len(mine), 1)}
-    result = {"experiment": "mnist1d",
+    settings = {**MNIST1D_SETTINGS, "protocol": protocol, "batches": recipe["batches"],
+                "permutation": recipe["permutation"]}
+    del settings["permutation_seed"]
+    result = {"experiment": recipe["file"],
               "paper": "Greydanus (2020), Scaling down deep learning (the MNIST-1D baselines)",
               "metric": "test accuracy", "seeds": seeds,
-              "settings": {**MNIST1D_SETTINGS, "steps": steps,
-                           "reproduction": steps == MNIST1D_SETTINGS["steps"], "data_digests": digests},
+              "settings": {**settings, "steps": steps, "reproduction": steps == full,
+                           "data_digests": digests},
               "rows": rows, "provenance": provenance(code, wall, jobs)}
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "mnist1d.json"
+    path = out / f"{recipe['file']}.json"
     path.write_text(json.dumps(result, indent=1) + "\n")
     return path
 
@@ -303,6 +351,8 @@ def reproduce_nbody(seeds: list[int], jobs: int, steps: int | None, out: Path, c
     run_steps = steps or (epochs or NBODY_SETTINGS["epochs"]) * NBODY_BATCHES_PER_EPOCH
     short = {"epochs": epochs} if epochs not in (None, NBODY_SETTINGS["epochs"]) and steps is None else {}
     base = {**NBODY_SETTINGS, "same_test_set_as_paper": False} if data == "symlib" else {
+        **NBODY_SETTINGS, "frames": "the authors' (inputs after 3,100 simulator steps, targets after 4,100)",
+        "same_test_set_as_paper": False} if data == "frames" else {
         **{k: v for k, v in NBODY_SETTINGS.items() if k != "data_seed"},
         "data": "the authors' initial conditions (numpy seed 43) and frames, this book's simulator",
         "same_test_set_as_paper": True}
@@ -310,6 +360,9 @@ def reproduce_nbody(seeds: list[int], jobs: int, steps: int | None, out: Path, c
 
     if data == "symlib":
         splits = {f"nbody-{s}-{NBODY_SETTINGS['data_seed']}": nbody.load(s) for s in nbody.SPLITS}
+    elif data == "frames":
+        splits = {f"nbody-{s}-{NBODY_SETTINGS['data_seed']}-authors-frames": nbody.load(s, frames="authors")
+                  for s in nbody.SPLITS}
     else:
         splits = {f"nbody-authors-{s}": nbody.load_authors(s) for s in nbody.SPLITS}
     test = list(splits.values())[-1]
@@ -327,7 +380,8 @@ def reproduce_nbody(seeds: list[int], jobs: int, steps: int | None, out: Path, c
     rows = {label: row for label, row in old.get("rows", {}).items() if keep}
     for model in models:
         rows[model] = nbody_row(model, [r for r in runs if r["model"] == model], prov, rows.get(model), short)
-    on = "" if data == "symlib" else ", on the authors' initial conditions"
+    on = {"symlib": "", "frames": ", this book's draw with the authors' frames",
+          "authors": ", on the authors' initial conditions"}[data]
     result = {"experiment": NBODY_DATA[data],
               "paper": "Satorras, Hoogeboom & Welling (2021), E(n) equivariant graph neural networks, "
                        f"Table 2 (N-body){on}",
@@ -389,16 +443,18 @@ def main(argv: list[str] | None = None) -> None:
                         help="nbody: these models only (default: all); other rows of the file are kept")
     parser.add_argument("--no-compile", action="store_true", help="nbody: do not torch.compile the models")
     parser.add_argument("--data", choices=list(NBODY_DATA), default="symlib",
-                        help="nbody: this book's draw of the systems, or the authors' initial conditions")
+                        help="nbody: our draw, our draw with the authors' frames, or their systems")
     parser.add_argument("--epochs", type=int, default=None,
                         help="nbody: fewer epochs than the paper's (a diagnostic, said on the page)")
+    parser.add_argument("--protocol", choices=list(MNIST1D_PROTOCOLS), default="book",
+                        help="mnist1d: this book's, the repository's train.py, or the authors' notebook")
     args = parser.parse_args(argv)
     names = list(EXPERIMENTS) if "all" in args.experiments else args.experiments
     if "mnist1d" in names and len(args.seeds) < 3:
         parser.error("mnist1d needs at least 3 seeds (mean ± standard error)")
     checkpoints = None if args.no_checkpoints else str(ROOT / "checkpoints" / "reproduce")
     extra = {"nbody": {"models": args.models, "compile": not args.no_compile, "data": args.data,
-                       "epochs": args.epochs}}
+                       "epochs": args.epochs}, "mnist1d": {"protocol": args.protocol}}
     for name in names:
         path = EXPERIMENTS[name](args.seeds, args.jobs, args.steps, args.out, checkpoints,
                                  **extra.get(name, {}))

@@ -245,7 +245,7 @@ def fit(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], dat
         evaluate: Callable[[nn.Module], dict[str, float]] | None = None, eval_every: int = 0,
         checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 0, resume: bool = True,
         callback: Callable[[int, float], None] | None = None, progress: bool | None = None,
-        distributed: bool | None = None) -> History:
+        distributed: bool | None = None, shuffle: bool = True) -> History:
     """Train ``model`` for ``steps`` optimizer steps on minibatches of ``data``; return its History.
 
     Each step ``s`` (1-based) uses batch ``s - 1`` of the epoch order (see module docstring); the last
@@ -279,6 +279,9 @@ def fit(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], dat
         distributed: data-parallel over the processes of a ``torch.distributed`` job
             (:mod:`symlib.distributed`). ``None``: on iff launched by ``torchrun`` with more than
             one process. ``batch_size`` must then be a multiple of the number of processes.
+        shuffle: ``False`` takes the batches in the data's own order every epoch (items ``0..B-1``,
+            then ``B..2B-1``, ...), as training loops that slice the data do; the default draws
+            the epoch order described in the module docstring.
 
     Raises:
         NonFiniteLossError: the loss of some step is nan/inf (raised before that optimizer step).
@@ -316,7 +319,7 @@ def fit(model: nn.Module, loss_fn: Callable[[nn.Module, Any], torch.Tensor], dat
         for step in range(start + 1, steps + 1):
             epoch, b = divmod(step - 1, batches_per_epoch)
             if epoch != order_epoch:
-                order, order_epoch = _epoch_order(n, seed, epoch), epoch
+                order, order_epoch = _epoch_order(n, seed, epoch) if shuffle else torch.arange(n), epoch
             first = b * batch_size + rank * local        # this process's slice of the global batch
             batch = to_device(_collate(data, order[first:first + local]), device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):

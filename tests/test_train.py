@@ -92,6 +92,20 @@ def test_epoch_covers_data_without_repeats() -> None:
     assert seen[:4] != seen[4:]  # fresh order each epoch
 
 
+def test_unshuffled_batches_are_slices_in_order() -> None:
+    """``shuffle=False``: batch ``b`` of every epoch is items ``b·B .. (b+1)·B − 1``, as a loop that
+    slices the data takes them (the MNIST-1D authors' ``x[bix:bix + B]``)."""
+    data = TensorDataset(torch.arange(20.0).unsqueeze(1))
+    seen: list[list[float]] = []
+
+    def loss_fn(model, batch):
+        seen.append(batch[0].squeeze(1).tolist())
+        return model(batch[0]).sum() * 0
+
+    fit(nn.Linear(1, 1), loss_fn, data, steps=6, batch_size=5, device="cpu", progress=False, shuffle=False)
+    assert seen == [[float(v) for v in range(5 * (b % 4), 5 * (b % 4) + 5)] for b in range(6)]
+
+
 def test_exact_resume_after_interrupt(tmp_path) -> None:
     data = regression_data()
     kw = dict(steps=20, lr=1e-2, seed=7, checkpoint_every=5, eval_every=4, **COMMON)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from docutils import nodes
+from docutils.parsers.rst import directives
 from docutils.statemachine import StringList
 from sphinx.util.docutils import SphinxDirective
 
@@ -240,13 +241,42 @@ def replay_lines(result: dict[str, Any]) -> list[str]:
     return lines + ["", f"Provenance: {_provenance(result['provenance'])}", ""]
 
 
+def compare_lines(results: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """MyST Markdown: one N-body table per model beside another, for the models in at least two of
+    ``results`` (``(name, result)`` in the order given): each cell the mean test MSE over the seeds, the
+    number of seeds, the test MSE's standard error over the test systems and the MSE on the stable
+    test systems. Descriptive: no verdict (each file's own table gives those)."""
+    models = [m for m in dict.fromkeys(m for _, r in results for m in r["rows"])
+              if sum(m in r["rows"] for _, r in results) >= 2]
+    lines = ["| model | " + " | ".join(f"`results/{name}.json`" for name, _ in results) + " |",
+             "|:--|" + "--:|" * len(results)]
+    for model in models:
+        cells = []
+        for _, result in results:
+            row = result["rows"].get(model)
+            if row is None:
+                cells.append("—")
+                continue
+            fmt = result.get("format", ".4f")
+            test = _test_set_se(row)
+            cell = f"{row['mean']:{fmt}} ({len(row['per_seed'])} seed{'s' * (len(row['per_seed']) > 1)}"
+            cell += f"; ± {test:{fmt}} over test systems)" if test is not None else ")"
+            if "stable_mean" in row:
+                cell += f"; stable {row['stable_mean']:{fmt}}"
+            cells.append(cell)
+        lines.append(f"| {model} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 class Reproductions(SphinxDirective):
     """``.. reproductions::`` (MyST: a ``{reproductions}`` fence): every reproduction in ``results/``,
     or, with arguments (``{reproductions} nbody nbody-authors``), the files of those names, in that
-    order, so that prose can stand between the tables."""
+    order, so that prose can stand between the tables. With the ``:compare:`` flag, one table of the
+    named files' models side by side instead (:func:`compare_lines`)."""
 
     optional_arguments = 1
     final_argument_whitespace = True
+    option_spec = {"compare": directives.flag}
 
     def run(self) -> list[nodes.Node]:
         container = nodes.container()
@@ -255,6 +285,12 @@ class Reproductions(SphinxDirective):
         missing = [f.name for f in files if not f.exists()]
         if missing:
             raise self.error(f"reproductions: no such file in results/: {', '.join(missing)}")
+        if "compare" in self.options:
+            for path in files:
+                self.env.note_dependency(str(path))
+            lines = compare_lines([(f.stem, json.loads(f.read_text())) for f in files])
+            self.state.nested_parse(StringList(lines, source=str(RESULTS)), self.content_offset, container)
+            return [container]
         lines: list[str] = []
         for path in files:
             self.env.note_dependency(str(path))

@@ -75,6 +75,8 @@ def _recipes() -> dict[str, Callable[[], object]]:
         "nbody-generate-200-2": lambda: nbody.generate(200, seed=2),
         "nbody-generate-2-0": lambda: nbody.generate(2, seed=0),
         **{f"nbody-{s}-0": lambda s=s: nbody.load(s, cache=False) for s in nbody.SPLITS},
+        **{f"nbody-{s}-0-authors-frames": lambda s=s: nbody.load(s, frames="authors", cache=False)
+           for s in nbody.SPLITS},
         **{f"nbody-authors-{s}": lambda s=s: nbody.load_authors(s, cache=False) for s in nbody.SPLITS},
         "backbone-16": lambda: proteins.random_backbone(16, generator=gen(0)),
         # chapter 07
@@ -108,6 +110,9 @@ DIGESTS: dict[str, str] = {
     "nbody-train-0": "97e1717cd87eb63803881830a2f8ddbe742e649d8d59181c6542937849d5dc0e",
     "nbody-valid-0": "16990b81d990544357052c50887420206f1c6d661d919dd0d5e603497e1dafac",
     "nbody-test-0": "a311cd3ec1e10591669b6114b19ad22c83e2c026feeeadae13207311d440f40c",
+    "nbody-train-0-authors-frames": "ad7e23fd45fddbef98e7b2b8905585c05a7c1fff16918378cb2b52c618ae087e",
+    "nbody-valid-0-authors-frames": "02e3ae83678998ec019bcf2c9a977885abcd86c7ef8d1b4c0ef0ae7420c14c9a",
+    "nbody-test-0-authors-frames": "47648188f2f143c7a1ba0a95b25b1f8bb85d18c70125836379e5fcff1d32cad2",
     "nbody-authors-train": "1e918729e1d947116ad18543b4e7698af47d2c3158076c175eda2b5d415287f8",
     "nbody-authors-valid": "dde072a4d8e0cea838accc91f5312160571b517c870d22fea415d3c4e722c4ff",
     "nbody-authors-test": "22d58b8dd332c7434c30f98510be28dbdcf89be0b0c526cf09c29e8539741bc8",
@@ -122,8 +127,9 @@ DIGESTS: dict[str, str] = {
 }
 
 #: Datasets that take more than a few seconds to make: the full N-body splits, with their stability.
-SLOW = ("nbody-train-0", "nbody-valid-0", "nbody-test-0", "nbody-authors-train", "nbody-authors-valid",
-        "nbody-authors-test")
+SLOW = ("nbody-train-0", "nbody-valid-0", "nbody-test-0", "nbody-train-0-authors-frames",
+        "nbody-valid-0-authors-frames", "nbody-test-0-authors-frames", "nbody-authors-train",
+        "nbody-authors-valid", "nbody-authors-test")
 
 
 def compute(name: str) -> str:

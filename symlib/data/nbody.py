@@ -49,9 +49,10 @@ from symlib.geometry import complete_graph, random_rotations
 from symlib.groups import Euclidean3d, Permutation, Product, Trivial
 from symlib.symmetry import Symmetry
 
-__all__ = ["AUTHORS_SEED", "AUTHORS_SYSTEMS", "DT", "FRAME_IN", "FRAME_OUT", "MAX_FORCE", "Model", "NBody",
-           "SAMPLE_EVERY", "SPLITS", "authors_initial_conditions", "forces", "generate", "initial_conditions",
-           "load", "load_authors", "loss", "rotated_loss", "simulate", "split_seed", "symmetries"]
+__all__ = ["AUTHORS_SEED", "AUTHORS_SYSTEMS", "DT", "FRAME_CONVENTIONS", "FRAME_IN", "FRAME_OUT", "MAX_FORCE",
+           "Model", "NBody", "SAMPLE_EVERY", "SPLITS", "authors_initial_conditions", "forces", "generate",
+           "initial_conditions", "load", "load_authors", "loss", "rotated_loss", "simulate", "split_seed",
+           "symmetries"]
 
 #: An N-body model: ``model(pos [B, n, 3], vel [B, n, 3], charges [B, n]) → positions [B, n, 3]``
 #: (:mod:`symlib.layers.egnn`).
@@ -285,21 +286,33 @@ def split_seed(split: str, seed: int = 0) -> int:
     return int(hashlib.sha1(f"nbody:{seed}:{split}".encode()).hexdigest()[:8], 16)
 
 
-def load(split: str, num: int | None = None, *, seed: int = 0, cache: bool = True) -> NBody:
+def load(split: str, num: int | None = None, *, seed: int = 0, frames: str = "book",
+         cache: bool = True) -> NBody:
     """The ``"train"`` (3,000), ``"valid"`` (2,000) or ``"test"`` (2,000) split, or its first ``num``.
 
-    Each split has its own seed derived from ``seed``, so they never share a system. Generated
-    once and cached on disk; ``cache=False`` always simulates.
+    Each split has its own seed derived from ``seed``, so they never share a system. ``frames``:
+    this book's (inputs after 3,000 simulator steps, targets after 4,000) or ``"authors"`` (after
+    3,100 and 4,100, as in the authors' files, :func:`load_authors`): the same systems, so the two
+    conventions can be compared on one draw. Generated once and cached on disk; ``cache=False``
+    always simulates.
     """
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}: expected one of {list(SPLITS)}")
+    if frames not in FRAME_CONVENTIONS:
+        raise ValueError(f"unknown frames {frames!r}: expected one of {list(FRAME_CONVENTIONS)}")
     size = SPLITS[split] if num is None else num
     if not 0 < size <= SPLITS[split]:
         raise ValueError(f"num must be in 1..{SPLITS[split]} for split {split!r}, got {num}")
     gen = torch.Generator().manual_seed(split_seed(split, seed))
-    data = _cached(f"nbody-{split}-{seed}", lambda: _frames(*initial_conditions(SPLITS[split], generator=gen),
-                                                            offset=0, stability=True), cache)
+    offset = FRAME_CONVENTIONS[frames]
+    name = f"nbody-{split}-{seed}" + ("" if frames == "book" else f"-{frames}-frames")
+    data = _cached(name, lambda: _frames(*initial_conditions(SPLITS[split], generator=gen), offset=offset,
+                                         stability=True), cache)
     return data if num is None else data.subset(num)
+
+
+#: Which snapshots are a system's input and target: ``FRAME_IN + offset`` and ``FRAME_OUT + offset``.
+FRAME_CONVENTIONS = {"book": 0, "authors": 1}
 
 
 #: The authors' ``nbody_small`` files (``generate_dataset.py --num-train 10000 --seed 43``): numpy's
@@ -363,7 +376,8 @@ def load_authors(split: str, *, cache: bool = True) -> NBody:
         raise ValueError(f"unknown split {split!r}: expected one of {list(SPLITS)}")
 
     def make() -> NBody:
-        return _frames(*authors_initial_conditions(split, size), offset=1, stability=True)
+        return _frames(*authors_initial_conditions(split, size), offset=FRAME_CONVENTIONS["authors"],
+                       stability=True)
 
     return _cached(f"nbody-authors-{split}", make, cache)
 
