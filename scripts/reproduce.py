@@ -34,8 +34,9 @@ the positions 1,000 simulator steps ahead) with the settings of the authors' ``m
 runs it) and L2 weight decay ``1e-12``, batches of 100,
 10,000 epochs (300,000 steps), the validation and test MSE after every fifth epoch, and the test MSE
 at the lowest validation MSE reported. Models: :class:`~symlib.layers.egnn.EGNN`, the authors' GNN
-(:class:`~symlib.layers.egnn.CoordinateGNN` with ``predict="positions"``) and their Linear
-(:class:`~symlib.layers.egnn.LinearDynamics`), each called as ``model(pos, vel, charges)`` (their one
+(:class:`~symlib.layers.egnn.CoordinateGNN` with ``predict="positions"``), their Radial Field
+(:class:`~symlib.layers.egnn.RadialField`, learning rate ``2e-4`` as their README runs it) and their
+Linear (:class:`~symlib.layers.egnn.LinearDynamics`), each called as ``model(pos, vel, charges)`` (their one
 forward: each system a complete graph as dense tensors, equal to the EGNN layers' graph path and
 measured faster in ``benchmarks/bench_egnn.py``), compiled with ``torch.compile`` unless
 ``--no-compile``. A model takes hours per seed on one core, so ``--models``
@@ -132,13 +133,13 @@ def mnist1d_run(model: str, signals: str, seed: int, steps: int, checkpoints: st
 
 
 #: Table 2 of the EGNN paper: test MSE on the N-body task (Satorras et al. 2021), by model.
-NBODY_PAPER = {"EGNN": 0.0071, "GNN": 0.0107, "Linear": 0.0819}
+NBODY_PAPER = {"EGNN": 0.0071, "GNN": 0.0107, "Radial Field": 0.0104, "Linear": 0.0819}
 NBODY_SETTINGS = {"epochs": 10_000, "batch_size": 100, "lr": 5e-4, "weight_decay": 1e-12,
                   "optimizer": "Adam, L2 weight decay", "hidden": 64, "layers": 4,
                   "train": 3_000, "valid": 2_000, "test": 2_000, "data_seed": 0, "eval_every_epochs": 5,
                   "dtype": "float32", "reported": "test MSE at the lowest validation MSE"}
 #: Where a model's command in the authors' README sets another learning rate than ``NBODY_SETTINGS``.
-NBODY_ROW_SETTINGS = {"GNN": {"lr": 1e-3}}
+NBODY_ROW_SETTINGS = {"GNN": {"lr": 1e-3}, "Radial Field": {"lr": 2e-4}}
 NBODY_BATCHES_PER_EPOCH = NBODY_SETTINGS["train"] // NBODY_SETTINGS["batch_size"]
 #: The N-body data, by ``--data``: this book's draw (:func:`symlib.data.nbody.load`,
 #: ``results/nbody.json``); the same draw with the authors' frames (inputs and targets 100 simulator
@@ -150,11 +151,12 @@ NBODY_DATA = {"symlib": "nbody", "frames": "nbody-frames", "authors": "nbody-aut
 
 def nbody_model(name: str):
     """A Table 2 model at the paper's sizes: ``model(pos, vel, charges) -> positions``."""
-    from symlib.layers.egnn import EGNN, CoordinateGNN, LinearDynamics
+    from symlib.layers.egnn import EGNN, CoordinateGNN, LinearDynamics, RadialField
 
     width, depth = NBODY_SETTINGS["hidden"], NBODY_SETTINGS["layers"]
     make = {"EGNN": lambda: EGNN(width, depth),
             "GNN": lambda: CoordinateGNN(width, depth, predict="positions"),
+            "Radial Field": lambda: RadialField(width, depth),
             "Linear": LinearDynamics}[name]
     return make()
 

@@ -16,7 +16,7 @@ from symlib.equivariance import equivariance_error
 from symlib.geometry import complete_graph
 from symlib.groups import Euclidean3d, GraphPermutation, Permutation, Product, Trivial
 from symlib.layers import count_parameters, egnn
-from symlib.layers.egnn import EGNN, CoordinateGNN, EGNNLayer, LinearDynamics
+from symlib.layers.egnn import EGNN, CoordinateGNN, EGNNLayer, LinearDynamics, RadialField
 
 from helpers import assert_broken, assert_equivariant, assert_matches
 
@@ -60,6 +60,21 @@ def gnn_on_graph(model: CoordinateGNN, data: Data) -> Tensor:
         m = phi_e(torch.cat([h[i], h[j], q[i] * q[j]], -1))
         h = h + phi_h(torch.cat([h, scatter(m, i, dim=0, dim_size=x.shape[0], reduce="sum")], -1))
     return model._decode(x, h)
+
+
+def rf_on_graph(model: RadialField, data: Data) -> Tensor:
+    """:class:`RadialField` on a (batched) graph, as the authors' ``GCL_rf_vel`` computes it: per
+    edge ``(x_i − x_j) φ(‖x_i − x_j‖, q_i q_j, ‖x_i⁰ − x_j⁰‖²)``, averaged into ``i``; then ``+ ψ(‖v_i‖)
+    v_i``. Predicted positions ``[N, 3]``."""
+    x, v, q = data.pos, data.vel, data.charges
+    j, i = data.edge_index
+    attr = torch.cat([q[i] * q[j], (x[i] - x[j]).square().sum(-1, keepdim=True)], -1)
+    for phi, psi in zip(model.phi, model.psi):
+        rel = x[i] - x[j]
+        field = rel * phi(torch.cat([rel.norm(dim=-1, keepdim=True), attr], -1))
+        x = x + scatter(field, i, dim=0, dim_size=x.shape[0], reduce="mean")
+        x = x + psi(v.norm(dim=-1, keepdim=True)) * v
+    return x
 
 
 def _model(dtype: torch.dtype) -> EGNN:
@@ -164,7 +179,7 @@ def test_bad_inputs_are_named() -> None:
         layer(h, x, v, edges, None)
 
 
-@pytest.mark.parametrize("cls", [EGNN, CoordinateGNN, LinearDynamics], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", [EGNN, CoordinateGNN, LinearDynamics, RadialField], ids=lambda c: c.__name__)
 def test_the_models_take_tensors_not_a_graph(cls: type[torch.nn.Module]) -> None:
     """A ``Data`` passed to an N-body model fails at once, naming the arguments it lacks; so do a
     graph's ``[N, 3]`` tensors, naming the shapes the model takes."""
@@ -218,7 +233,31 @@ def test_linear_dynamics_names_bad_inputs() -> None:
 GRAPH_PATHS = {"EGNN": (lambda: _model(torch.float64), egnn_on_graph),     # non-trivial coordinate updates
                "GNN": (lambda: CoordinateGNN(hidden=16, layers=2), gnn_on_graph),
                "GNN, positions": (lambda: CoordinateGNN(hidden=16, layers=2, predict="positions"),
-                                  gnn_on_graph)}
+                                  gnn_on_graph),
+               "Radial Field": (lambda: _field(torch.float64), rf_on_graph)}
+
+
+def _field(dtype: torch.dtype) -> RadialField:
+    torch.manual_seed(0)
+    model = RadialField(hidden=16, layers=3).to(dtype)
+    for phi in model.phi:       # a field far from zero, so that equivariance is really tested
+        torch.nn.init.normal_(phi[2].weight, std=0.3)
+    return model
+
+
+@pytest.mark.parametrize("reflections", [False, True])
+def test_the_radial_field_is_e3_and_permutation_equivariant(dtype: torch.dtype, reflections: bool) -> None:
+    model, x = _field(dtype), _systems(2, dtype=dtype)
+    f = lambda x: model(*x)  # noqa: E731
+    assert_equivariant(f, x, *_e3(reflections), dtype=dtype)
+    assert_equivariant(f, x, RELABEL_INPUTS, RELABEL, dtype=dtype)
+
+
+def test_the_radial_field_has_the_authors_sizes() -> None:
+    """At the paper's 64 × 4: 513 parameters per layer (φ: 3·64 + 64 + 64, no last bias; ψ: 64 + 64 +
+    64 + 1), 2,052 in all, as the authors' ``RF_vel``."""
+    assert count_parameters(RadialField()) == 2_052
+    assert all(phi[2].bias is None for phi in RadialField().phi)
 
 
 @pytest.mark.parametrize("name", list(GRAPH_PATHS))

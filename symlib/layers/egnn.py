@@ -18,7 +18,9 @@ stacks stable, as in the original: the last layer of ``φ_x`` starts with a tiny
 coordinate updates are *averaged* over neighbours rather than summed.
 
 :class:`LinearDynamics` is the paper's "Linear" baseline of the N-body experiment: no message passing at
-all, only the motion equation ``x(t) = x(0) + t · v(0)`` with one learned time ``t``.
+all, only the motion equation ``x(t) = x(0) + t · v(0)`` with one learned time ``t``. :class:`RadialField`
+is its "Radial Field" baseline: positions moved along relative vectors by a function of distances
+alone, with no features carried from layer to layer.
 
 **Layers take graphs, models take tensors.** :class:`EGNNLayer` works on any graph in
 torch_geometric's batched form (``forward``), and on complete graphs as dense tensors (``dense``):
@@ -51,7 +53,7 @@ from torch_geometric.utils import scatter
 from symlib.geometry import neighbours
 from symlib.layers import mlp
 
-__all__ = ["CoordinateGNN", "EGNN", "EGNNLayer", "LinearDynamics"]
+__all__ = ["CoordinateGNN", "EGNN", "EGNNLayer", "LinearDynamics", "RadialField"]
 
 
 def _check_graph(h: Tensor, x: Tensor, edge_index: Tensor) -> None:
@@ -251,6 +253,51 @@ class CoordinateGNN(nn.Module):
             m = phi_e[1:](_edge_layer(phi_e[0], h, others, qq))         # m_ij, [B, n, n − 1, F]
             h = h + phi_h(torch.cat([h, m.sum(dim=2)], dim=-1))
         return self._decode(pos, h)
+
+
+class RadialField(nn.Module):
+    """The "Radial Field" baseline of the EGNN paper's Table 2 (Köhler, Klein & Noé 2019), as the EGNN
+    authors implement it (``RF_vel`` and ``GCL_rf_vel``): each of ``layers`` layers moves every
+    particle along its relative vectors to the others, by a learned function of invariants only, and
+    then along its input velocity:
+
+    .. math::
+
+        x_i &\\leftarrow x_i + \\frac{1}{n - 1} \\sum_{j \\ne i} (x_i - x_j)\\,
+              φ\\bigl(\\lVert x_i - x_j \\rVert,\\ q_i q_j,\\ \\lVert x_i^0 - x_j^0 \\rVert^2\\bigr) \\\\
+        x_i &\\leftarrow x_i + ψ(\\lVert v_i \\rVert)\\, v_i
+
+    with ``φ = tanh ∘ Linear(F, 1, no bias; Xavier gain 0.001) ∘ SiLU ∘ Linear(3, F)`` (the current
+    distance, and the edge attributes of the input: the product of charges and the squared input
+    distance) and ``ψ = Linear(F, 1) ∘ SiLU ∘ Linear(1, F)``, each layer its own. There are no node
+    features: everything the field sees is a distance or a charge, so it is E(3)- and
+    permutation-equivariant for any weights, like :class:`EGNN`, but far smaller.
+
+    Input and output as :class:`EGNN`.
+    """
+
+    def __init__(self, hidden: int = 64, layers: int = 4) -> None:
+        super().__init__()
+        self.phi = nn.ModuleList()
+        for _ in range(layers):
+            last = nn.Linear(hidden, 1, bias=False)
+            nn.init.xavier_uniform_(last.weight, gain=0.001)
+            self.phi.append(nn.Sequential(nn.Linear(3, hidden), nn.SiLU(), last, nn.Tanh()))
+        self.psi = nn.ModuleList(mlp([1, hidden, 1], activation=nn.SiLU) for _ in range(layers))
+
+    def forward(self, pos: Tensor, vel: Tensor, charges: Tensor) -> Tensor:
+        _check_systems(pos, vel, charges)
+        others = neighbours(pos.shape[1], pos.device)                   # j ≠ i, [n, n − 1]
+        start = (pos[:, :, None] - pos[:, others]).square().sum(-1)      # ‖x_i⁰ − x_j⁰‖²
+        attr = torch.stack([charges[:, :, None] * charges[:, others], start], dim=-1)   # [B, n, n − 1, 2]
+        speed = vel.norm(dim=-1, keepdim=True)
+        x = pos
+        for phi, psi in zip(self.phi, self.psi):
+            rel = x[:, :, None] - x[:, others]                          # x_i − x_j, [B, n, n − 1, 3]
+            radial = rel.norm(dim=-1, keepdim=True)
+            x = x + (rel * phi(torch.cat([radial, attr], dim=-1))).mean(dim=2)
+            x = x + psi(speed) * vel
+        return x
 
 
 class LinearDynamics(nn.Module):
