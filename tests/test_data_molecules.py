@@ -161,3 +161,23 @@ def test_bad_arguments_are_named() -> None:
         orbit_cap(torch.tensor([1, 0]))
     with pytest.raises(ValueError, match="same shape"):
         top_atoms(torch.zeros(2, 3), torch.ones(2, 4, dtype=torch.bool))
+
+
+def test_hexagons_are_regular_rings_with_their_sites_in_line() -> None:
+    """Chapter 08's generation task: each ring a regular hexagon of radius 1 to 1.5 Å about its centre,
+    turned by a rotation; its sites on the same rays at 1.75 × the radius; ρ² the squared site radius."""
+    from symlib.data.molecules import hexagons
+
+    rings = hexagons(50, seed=3)
+    radius = (rings.ring - rings.centre[:, None]).norm(dim=-1)                       # [50, 6]
+    assert torch.allclose(radius, radius[:, :1].expand(-1, 6), atol=1e-12)
+    assert ((radius >= 1.0) & (radius <= 1.5)).all()
+    assert torch.allclose(rings.sites - rings.centre[:, None], 1.75 * (rings.ring - rings.centre[:, None]),
+                          atol=1e-12)
+    assert torch.allclose(rings.rho2, (1.75 * radius[:, 0]) ** 2, atol=1e-12)
+    eye = torch.eye(3, dtype=torch.float64).expand(50, 3, 3)
+    assert torch.allclose(rings.turn @ rings.turn.transpose(1, 2), eye, atol=1e-12)
+    assert torch.allclose(torch.linalg.det(rings.turn), torch.ones(50, dtype=torch.float64), atol=1e-12)
+    assert all(torch.equal(a, b) for a, b in zip(rings, hexagons(50, seed=3)))
+    with pytest.raises(ValueError, match="n must be positive"):
+        hexagons(0, seed=0)

@@ -308,3 +308,16 @@ def test_the_pages_account_of_the_nbody_data_holds() -> None:
         moved = r["targets_moved_over_1e-6"]
         assert moved <= min(r["unstable_systems"], r["systems_with_differing_initial_state"]), split
         assert r["targets_moved_over_1e-6"] <= 0.01 * r["systems"], split                     # a handful
+
+
+def test_files_side_by_side_show_each_mean_and_each_step() -> None:
+    """The ``:compare:`` fence: per row, each file's mean and number of seeds, and the change of the mean
+    from one file to the next, computed (the page types none of it)."""
+    page = _page()
+    row = {"per_seed": {"0": 0.2, "1": 0.4}, "mean": 0.3, "se": 0.1, "paper": 0.25}
+    a = {"rows": {"M": row, "only here": row}, "format": ".2f"}
+    b = {"rows": {"M": {**row, "per_seed": {"0": 0.45}, "mean": 0.45, "se": None}}, "format": ".2f"}
+    lines = page.compare_lines([("a", a), ("b", b)])
+    assert "| M | 0.25 | 0.30 (2 seeds) | 0.45 (1 seed) |" in lines
+    assert not any(line.startswith("| only here") for line in lines)      # in one file only
+    assert "- M, the mean's change from `a` to `b` +0.15 (+50.0%)." in lines

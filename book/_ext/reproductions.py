@@ -242,16 +242,18 @@ def replay_lines(result: dict[str, Any]) -> list[str]:
 
 
 def compare_lines(results: list[tuple[str, dict[str, Any]]]) -> list[str]:
-    """MyST Markdown: one N-body table per model beside another, for the models in at least two of
-    ``results`` (``(name, result)`` in the order given): each cell the mean test MSE over the seeds, the
-    number of seeds, the test MSE's standard error over the test systems and the MSE on the stable
-    test systems. Descriptive: no verdict (each file's own table gives those)."""
+    """MyST Markdown: the rows of several results files side by side, for the rows in at least two of
+    ``results`` (``(name, result)`` in the order given), after the paper's number: each cell our mean
+    over the seeds, the number of seeds and, where the file has them, the standard error over the test
+    systems and the mean on the stable test systems (N-body). Descriptive: no verdict (each file's own
+    table gives those)."""
     models = [m for m in dict.fromkeys(m for _, r in results for m in r["rows"])
               if sum(m in r["rows"] for _, r in results) >= 2]
-    lines = ["| model | " + " | ".join(f"`results/{name}.json`" for name, _ in results) + " |",
-             "|:--|" + "--:|" * len(results)]
+    lines = ["| row | paper | " + " | ".join(f"`results/{name}.json`" for name, _ in results) + " |",
+             "|:--|--:|" + "--:|" * len(results)]
     for model in models:
-        cells = []
+        first = next((r for _, r in results if model in r["rows"]))
+        cells = [f"{first['rows'][model]['paper']:{first.get('format', '.4f')}}"]
         for _, result in results:
             row = result["rows"].get(model)
             if row is None:
@@ -265,6 +267,16 @@ def compare_lines(results: list[tuple[str, dict[str, Any]]]) -> list[str]:
                 cell += f"; stable {row['stable_mean']:{fmt}}"
             cells.append(cell)
         lines.append(f"| {model} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for model in models:                   # the steps from file to file, where a row is in consecutive files
+        steps = []
+        for (a, ra), (b, rb) in zip(results, results[1:]):
+            if model in ra["rows"] and model in rb["rows"]:
+                before, after = ra["rows"][model]["mean"], rb["rows"][model]["mean"]
+                fmt = ra.get("format", ".4f")
+                steps.append(f"from `{a}` to `{b}` {after - before:+{fmt}} ({after / before - 1:+.1%})")
+        if steps:
+            lines.append(f"- {model}, the mean's change " + "; ".join(steps) + ".")
     return lines + [""]
 
 

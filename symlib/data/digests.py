@@ -86,6 +86,8 @@ def _recipes() -> dict[str, Callable[[], object]]:
         "molecules-1000-1": lambda: molecules.ring_molecules(1_000, seed=1),
         "molecules-64-8-2": lambda: molecules.ring_molecules(64, sizes=(8,), seed=2, dtype=torch.float64),
         "molecules-300-6-5": lambda: molecules.ring_molecules(300, sizes=(6,), seed=5),
+        "hexagons-2000-10": lambda: molecules.hexagons(2_000, seed=10),
+        "hexagons-500-11": lambda: molecules.hexagons(500, seed=11),
         # chapter 11
         "spins-test-1000-16": lambda: spins.configurations(1_000, 16, generator=gen(1)),
         "spins-train-16": lambda: [spins.dataset(n, 16, seed=100 + s)
@@ -122,6 +124,8 @@ DIGESTS: dict[str, str] = {
     "molecules-1000-1": "6e3cbfcb04a6a8d7c5cddcb45b47c92b306c18f3afa7bca4de8fa9b74b3484a5",
     "molecules-64-8-2": "4f6a1e3b171d32c3513e2c4e2883d6d0570692f6cd26d8b4baf327c5d8441b12",
     "molecules-300-6-5": "0362e81983047ada53ce88a10079cace257d6c57b474c8a7ab69411accb7d71f",
+    "hexagons-2000-10": "3275d65970e52b58cab52693c7d53b24752c5a9b16fc9687af020069f0b77e92",
+    "hexagons-500-11": "df2ed9e138f6215831a83e41597a961916b112af3a1edd152aeeb02a42afa961",
     "spins-test-1000-16": "a18381f82acdb4b8cb21b17a3dc770bbf519ab73b25902616665e6dffe4e1a74",
     "spins-train-16": "e2db845c5156e5d9b6732d2553be55a10c79cf22b2e0459d44a8b4669cf76a97",
 }

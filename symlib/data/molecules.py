@@ -40,6 +40,7 @@ import itertools
 import math
 from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -50,8 +51,8 @@ from symlib.geometry import random_rotations
 from symlib.groups import Euclidean3d, Permutation, Product, Trivial
 from symlib.symmetry import Symmetry
 
-__all__ = ["BOND", "ELEMENTS", "FIELD", "MAX_ATOMS", "RingMolecules", "orbit_cap", "orbits",
-           "reactive_orbit", "regular_ring", "ring_molecules", "ring_symmetries", "symmetries"]
+__all__ = ["BOND", "ELEMENTS", "FIELD", "Hexagons", "MAX_ATOMS", "RingMolecules", "hexagons", "orbit_cap",
+           "orbits", "reactive_orbit", "regular_ring", "ring_molecules", "ring_symmetries", "symmetries"]
 
 #: Bond length of the rings, in Å (about an aromatic C–C bond).
 BOND = 1.4
@@ -243,3 +244,39 @@ def symmetries(n: int = MAX_ATOMS) -> list[Symmetry]:
     e3, relabel = Euclidean3d(reflections=True), Permutation(n, dim=1)
     return [Symmetry("rigid motion", Product(e3, Trivial(), Trivial()), Trivial()),
             Symmetry("relabelling", Product(relabel, relabel, relabel), relabel)]
+
+
+class Hexagons(NamedTuple):
+    """Regular hexagons placed in space, each with six equivalent sites and one noise draw
+    (:func:`hexagons`). Shapes for ``n`` rings, float64: ``ring, sites [n, 6, 3]``, ``centre [n, 3]``,
+    ``turn [n, 3, 3]`` (the rotation applied), ``noise [n, 3]`` (standard normal), ``rho2 [n]`` (the
+    squared site radius)."""
+
+    ring: Tensor
+    sites: Tensor
+    centre: Tensor
+    turn: Tensor
+    noise: Tensor
+    rho2: Tensor
+
+
+def hexagons(n: int, *, seed: int, site: float = 1.75) -> Hexagons:
+    """``n`` regular hexagons of random radius (1 to 1.5 Å), centre (in ``[−2, 2)³`` Å) and orientation
+    (uniform over rotations), each with its six **sites** in line with the ring atoms at ``site``
+    times the ring's radius from its centre, and one standard normal draw in 3D: chapter 08's
+    generation task (place a new atom on any one of six equivalent sites).
+
+    Uniform draws and :mod:`symlib.portable`'s rotations and normals, so the same bits on every
+    machine; a pure function of ``(n, seed, site)``.
+    """
+    if n < 1:
+        raise ValueError(f"n must be positive, got {n}")
+    gen = torch.Generator().manual_seed(seed)
+    f64 = torch.float64
+    size = 1.0 + 0.5 * torch.rand(n, 1, 1, generator=gen, dtype=f64)               # radius 1 to 1.5 Å
+    centre = 4.0 * torch.rand(n, 1, 3, generator=gen, dtype=f64) - 2.0
+    turn = portable.rotations(n, generator=gen)[:, None]                             # [n, 1, 3, 3]
+    unit = regular_ring(6) / regular_ring(6)[0, 0]                                   # radius 1
+    ring, sites = (centre + portable.rotate(radius * unit, turn) for radius in (size, site * size))
+    return Hexagons(ring, sites, centre[:, 0], turn[:, 0], portable.randn(n, 3, generator=gen, dtype=f64),
+                    (site * size[:, 0, 0]) ** 2)
