@@ -36,7 +36,7 @@ from symlib.geometry import random_rotations
 
 __all__ = ["Action", "CyclicShift1d", "CyclicShift2d", "Dihedral4", "Element", "Euclidean3d",
            "GraphPermutation", "OnFeatureMaps", "Permutation", "Product", "Reversal", "Rot90", "SignFlip",
-           "Trivial"]
+           "Trivial", "Zoom"]
 
 Element = Any
 
@@ -128,6 +128,46 @@ class Trivial(Action):
 
     def elements(self) -> list[Element]:
         return [0]
+
+
+class Zoom(Action):
+    """Zooms of square images by an integer factor ``g``: ``g·x`` takes the central ``(side/g)²``
+    window of each ``[..., side, side]`` image and repeats each of its pixels in a ``g × g`` block
+    (nearest-neighbour upsampling), so that the window fills the image.
+
+    **Not a group.** A zoom discards everything outside its window, so it has no inverse
+    (:meth:`inverse` raises), and zooms compose one way only (×2 then ×3 is ×6): a semigroup, the
+    pixel grid's trace of the scalings that act on continuous images. :func:`symlib.audit.audit` can
+    still measure invariance to one zoom (pass ``elements=[2]``), on images blank outside the window so
+    that nothing is lost. ``sample`` returns 2.
+    """
+
+    group = None
+
+    def identity(self) -> Element:
+        return 1
+
+    def sample(self, generator: torch.Generator | None = None) -> Element:
+        return 2
+
+    def compose(self, g: Element, h: Element) -> Element:
+        return g * h
+
+    def inverse(self, g: Element) -> Element:
+        raise ValueError("a zoom discards the image outside its window: it has no inverse")
+
+    def check(self, x: Any) -> None:
+        if not isinstance(x, Tensor) or x.dim() < 2 or x.shape[-1] != x.shape[-2]:
+            raise ValueError(f"Zoom acts on square images [..., side, side], got "
+                             f"{tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__}")
+
+    def act(self, g: Element, x: Any) -> Any:
+        self.check(x)
+        side = x.shape[-1]
+        if not isinstance(g, int) or g < 1 or side % g:
+            raise ValueError(f"a zoom needs an integer factor dividing the side {side}, got {g!r}")
+        index = (side - side // g) // 2 + torch.arange(side, device=x.device) // g     # nearest neighbour
+        return x[..., index[:, None], index]
 
 
 class CyclicShift1d(Action):

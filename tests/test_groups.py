@@ -644,3 +644,22 @@ def test_reversal_and_sign_flip_are_z2_actions() -> None:
     assert torch.equal(SignFlip().act(1, x), -x)
     with pytest.raises(ValueError, match="acts on tensors"):
         SignFlip().act(1, [1.0])
+
+
+def test_a_zoom_repeats_the_central_window_and_has_no_inverse() -> None:
+    """Zoom by 2: the central half-width window, each pixel a 2×2 block; composition multiplies the
+    factors; a semigroup, so no inverse; non-square images and factors not dividing the side are named."""
+    from symlib.groups import Zoom
+
+    zoom, x = Zoom(), torch.arange(16.0).reshape(1, 4, 4)
+    assert torch.equal(zoom.act(2, x), torch.tensor([[[5.0, 5, 6, 6], [5, 5, 6, 6], [9, 9, 10, 10],
+                                                      [9, 9, 10, 10]]]))
+    assert torch.equal(zoom.act(1, x), x) and zoom.compose(2, 2) == 4
+    assert torch.equal(zoom.act(2, zoom.act(2, torch.arange(64.0).reshape(8, 8))),
+                       zoom.act(4, torch.arange(64.0).reshape(8, 8)))
+    with pytest.raises(ValueError, match="no inverse"):
+        zoom.inverse(2)
+    with pytest.raises(ValueError, match="square images"):
+        zoom.act(2, torch.zeros(4, 6))
+    with pytest.raises(ValueError, match="dividing the side"):
+        zoom.act(3, x)
