@@ -162,13 +162,18 @@ def _incomplete_beta(x: float, a: float, b: float, rest: float | None = None) ->
     return front * h / a
 
 
+#: Above this many degrees of freedom Student's t is computed as the normal distribution: they differ by
+#: less than 1e-8 there, and the continued fraction loses its accuracy for ever larger ``df``.
+_NORMAL_DF = 1e8
+
+
 def _t_tail(x: float, df: float) -> float:
     """``P(T > |x|)``, accurate also far in the tail (no ``1 − cdf`` cancellation)."""
     if not df > 0:
         raise ValueError(f"degrees of freedom must be positive, got {df}")
     if math.isinf(x):
         return 0.0
-    if math.isinf(df):                             # the normal limit
+    if df > _NORMAL_DF:                            # the normal limit (and df = inf)
         return 0.5 * math.erfc(abs(x) / math.sqrt(2.0))
     return 0.5 * _incomplete_beta(df / (df + x * x), df / 2, 0.5, x * x / (df + x * x))
 

@@ -205,3 +205,11 @@ def test_prediction_is_the_interval_for_one_more_run() -> None:
         inside.within(0.1)
     with pytest.raises(ValueError, match="test_set_se"):
         prediction(runs, 0.9, test_set_se=-1.0)
+
+
+@pytest.mark.parametrize("df", [1e6, 1e9, 1e16, 1e300])
+def test_t_tends_to_the_normal_at_any_large_df(df: float) -> None:
+    """Huge degrees of freedom (a prediction interval whose seeds barely differ has them) give the
+    normal quantile, not a failed continued fraction."""
+    assert math.isclose(t_quantile(0.975, df), 1.959963984540054, rel_tol=1e-5)
+    assert math.isclose(t_cdf(-1.959963984540054, df), 0.025, rel_tol=1e-5)
