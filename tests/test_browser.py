@@ -119,6 +119,7 @@ class PageReport:
     solutions_open_on_click: bool = False
     search_results: int = 0
     claims_sort: list[float] = field(default_factory=list)   # the p column after clicking its header
+    forests: list[dict] = field(default_factory=list)        # the Reproductions page's forest plots
     overflow: list[str] = field(default_factory=list)
     sliders: int = 0
     broken_sliders: list[str] = field(default_factory=list)
@@ -407,6 +408,10 @@ def crawl(server: str) -> dict[str, PageReport]:
             reports["book/claims.html"].claims_sort = _sort_claims(context, server)
         except (PlaywrightError, KeyError, ValueError):
             pass                                       # test_the_claims_table_sorts reports it
+        try:
+            reports["book/reproductions.html"].forests = _forests(context, server)
+        except (PlaywrightError, KeyError):
+            pass                                       # test_each_reproduction_has_its_forest_plot reports it
         phone = browser.new_context(viewport=NARROW, color_scheme="light", is_mobile=True)
         for report in reports.values():
             if report.redirect is None and report.crawl_error is None:
@@ -442,6 +447,21 @@ def _sort_claims(context, base: str) -> list[float]:
               for row in table.locator("tbody tr").all()]
     page.close()
     return values
+
+
+FORESTS = """() => [...document.querySelectorAll('article svg')]
+  .filter(s => s.querySelector('g[id^="figure_"]'))
+  .map(s => ({width: s.getBoundingClientRect().width, text: s.textContent}))"""
+
+
+def _forests(context, base: str) -> list[dict]:
+    """The inline SVG figures (matplotlib's) on the Reproductions page: each one's rendered width and
+    its text."""
+    page = context.new_page()
+    page.goto(base + "book/reproductions.html", wait_until="load")
+    found = page.evaluate(FORESTS)
+    page.close()
+    return found
 
 
 def _write_report(reports: dict[str, PageReport], search: int, seconds: float) -> None:
@@ -589,6 +609,16 @@ def test_the_claims_table_sorts(crawl: dict[str, PageReport]) -> None:
     """The Claims page's findings table sorts by the column whose header is clicked (p, ascending)."""
     values = crawl["book/claims.html"].claims_sort
     assert len(values) > 50 and values == sorted(values) and values[0] < values[-1]
+
+
+def test_each_reproduction_has_its_forest_plot(crawl: dict[str, PageReport]) -> None:
+    """One forest plot per reproduction table (every ``results/*.json`` with rows), drawn at a
+    readable width, each naming the verdicts of its rows."""
+    tables = [p for p in sorted((ROOT / "results").glob("*.json")) if "rows" in json.loads(p.read_text())]
+    forests = crawl["book/reproductions.html"].forests
+    assert len(forests) == len(tables), (len(forests), [p.stem for p in tables])
+    for forest in forests:
+        assert forest["width"] > 200 and re.search(r"agrees|disagrees|not judged", forest["text"]), forest
 
 
 def test_search_finds_the_books_words(crawl: dict[str, PageReport]) -> None:

@@ -321,3 +321,6 @@ def test_files_side_by_side_show_each_mean_and_each_step() -> None:
     assert "| M | 0.25 | 0.30 (2 seeds) | 0.45 (1 seed) |" in lines
     assert not any(line.startswith("| only here") for line in lines)      # in one file only
     assert "- M, the mean's change from `a` to `b` +0.15 (+50.0%)." in lines
+    percent = page.compare_lines([("a", {"rows": {"M": row}}), ("b", {"rows": {"M": {**row, "mean": 0.45}}})])
+    assert "| M | 25.0% | 30.0% (2 seeds) | 45.0% (2 seeds) |" in percent       # accuracies: the page's .1%
+    assert "- M, the mean's change from `a` to `b` +15.0 points." in percent

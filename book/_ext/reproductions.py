@@ -253,13 +253,13 @@ def compare_lines(results: list[tuple[str, dict[str, Any]]]) -> list[str]:
              "|:--|--:|" + "--:|" * len(results)]
     for model in models:
         first = next((r for _, r in results if model in r["rows"]))
-        cells = [f"{first['rows'][model]['paper']:{first.get('format', '.4f')}}"]
+        cells = [f"{first['rows'][model]['paper']:{first.get('format', '.1%')}}"]
         for _, result in results:
             row = result["rows"].get(model)
             if row is None:
                 cells.append("—")
                 continue
-            fmt = result.get("format", ".4f")
+            fmt = result.get("format", ".1%")
             test = _test_set_se(row)
             cell = f"{row['mean']:{fmt}} ({len(row['per_seed'])} seed{'s' * (len(row['per_seed']) > 1)}"
             cell += f"; ± {test:{fmt}} over test systems)" if test is not None else ")"
@@ -273,8 +273,10 @@ def compare_lines(results: list[tuple[str, dict[str, Any]]]) -> list[str]:
         for (a, ra), (b, rb) in zip(results, results[1:]):
             if model in ra["rows"] and model in rb["rows"]:
                 before, after = ra["rows"][model]["mean"], rb["rows"][model]["mean"]
-                fmt = ra.get("format", ".4f")
-                steps.append(f"from `{a}` to `{b}` {after - before:+{fmt}} ({after / before - 1:+.1%})")
+                fmt = ra.get("format", ".1%")
+                change = (f"{100 * (after - before):+.1f} points" if fmt.endswith("%")
+                          else f"{after - before:+{fmt}} ({after / before - 1:+.1%})")
+                steps.append(f"from `{a}` to `{b}` {change}")
         if steps:
             lines.append(f"- {model}, the mean's change " + "; ".join(steps) + ".")
     return lines + [""]
