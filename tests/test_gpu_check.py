@@ -71,3 +71,36 @@ def test_committed_report_matches_the_readme() -> None:
     assert stated, "README no longer states the GPU check's result and the commit it is from"
     said = (int(stated[2].replace(",", "")), int(stated[3]), int(stated[4]))
     assert data["commit"].startswith(stated[1]) and said == (tests, claims, len(notebooks))
+
+
+def test_the_nan_reproducer_refuses_without_a_gpu_and_runs_as_a_smoke_test() -> None:
+    """scripts/bf16_compile_nan.py (issue 33): exit 2 without CUDA; with --allow-cpu one step of a
+    variant, eager and through Dynamo, as JSON."""
+    script = [sys.executable, str(ROOT / "scripts" / "bf16_compile_nan.py")]
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    refused = subprocess.run(script, env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "no CUDA device" in refused.stderr
+    done = subprocess.run([*script, "--allow-cpu", "--backends", "eager", "--variants", "no batch norm",
+                           "--batch", "4"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    runs = json.loads(done.stdout)["variants"]["no batch norm"]["runs"]
+    assert set(runs) == {"eager fp32", "eager bf16", "compile eager, bf16"}
+    assert all(run["finite"] and not run["nonfinite_gradients"] for run in runs.values())
+
+
+def test_the_full_scale_timer_refuses_without_a_gpu_and_records_a_chapter(tmp_path: Path) -> None:
+    """scripts/gpu_full.py (issue 33): exit 2 without CUDA; with --allow-cpu, chapter 00 at ci scale
+    is recorded with its status, wall time, cells and provenance."""
+    script = [sys.executable, str(ROOT / "scripts" / "gpu_full.py")]
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHON": sys.executable}
+    refused = subprocess.run(script, env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "Nothing was run" in refused.stderr
+    out = tmp_path / "gpu_full.json"
+    done = subprocess.run([*script, "--allow-cpu", "--scale", "ci", "--chapters", "00", "--out", str(out),
+                           "--work", str(tmp_path / "work"), "--budget-min", "5"], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(out.read_text())
+    row = report["chapters"]["00_the_calculation"]
+    assert row["status"] == "claims held" and row["cells_run"] == row["cells"] > 0 and row["wall_s"] > 0
+    assert report["device"] == "cpu" and re.fullmatch(r"[0-9a-f]{40}", report["commit"])
