@@ -45,7 +45,10 @@ run again replaces its old run; other models and seeds are kept), each seed with
 ``--data authors`` trains and tests on the authors' own initial conditions and frames instead of this
 book's draw (:func:`symlib.data.nbody.load_authors`) and writes ``results/nbody-authors.json``;
 ``--epochs`` trains fewer epochs than the paper's, a diagnostic for a model whose validation error
-has its minimum early, which the row's settings and the page say.
+has its minimum early, which the row's settings and the page say. ``--batched`` trains the seeds of
+each model as one batched model (:func:`symlib.seeds.train_seeds`, compiled likewise): the same runs
+up to rounding, at 1.3–1.4× the seed-steps per second on one core (``benchmarks/bench_reproduce.py``);
+each run records the seeds it was batched with.
 """
 
 from __future__ import annotations
@@ -175,14 +178,17 @@ def unwrap_checkpoint(path: Path) -> None:
         checkpoint.save(path, state)
 
 
-def nbody_run(model: str, seed: int, steps: int, checkpoints: str | None, compile: bool,
-              data: str = "symlib") -> dict:
-    """Train one Table 2 model on one seed, on ``data`` (a key of ``NBODY_DATA``); return the test MSE
-    at its best validation MSE."""
+def nbody_run(model: str, seed: int | list[int], steps: int, checkpoints: str | None, compile: bool,
+              data: str = "symlib") -> list[dict]:
+    """Train one Table 2 model on ``data`` (a key of ``NBODY_DATA``); return, per seed, the test MSE at
+    its best validation MSE. ``seed``: one seed (:func:`symlib.train.train`), or a list of seeds trained
+    as one batched model (:func:`symlib.seeds.train_seeds`, ``--batched``: each seed its own initial
+    weights, data order and optimizer state, equal to separate runs up to rounding)."""
     import torch
     import torch.nn.functional as F
 
     from symlib.data import nbody
+    from symlib.seeds import train_seeds
     from symlib.train import train
 
     torch.set_num_threads(1)
@@ -196,7 +202,7 @@ def nbody_run(model: str, seed: int, steps: int, checkpoints: str | None, compil
     held_out = {split: load(split).dataset().tensors for split in ("valid", "test")}
     stable = load("test").stable
 
-    def evaluate(net) -> dict[str, float]:
+    def evaluate(net, *_) -> dict[str, float]:
         """Validation and test MSE, the test MSE's standard error over the test systems (how much
         another test set of the same size would move it, for a fixed model), and the test MSE on the
         stable test systems (those whose target any correct implementation reproduces)."""
@@ -213,24 +219,41 @@ def nbody_run(model: str, seed: int, steps: int, checkpoints: str | None, compil
         except (RuntimeError, TypeError):
             return torch.optim.Adam(params, lr=s["lr"], weight_decay=s["weight_decay"])
 
-    name = f"{NBODY_DATA[data]}-{model}-{seed}-{steps}.pt"
+    batched = isinstance(seed, list)
+    seeds = seed if batched else [seed]
+    tag = f"seeds{'-'.join(map(str, seeds))}" if batched else str(seed)
+    name = f"{NBODY_DATA[data]}-{model}-{tag}-{steps}.pt"
     checkpoint = None if checkpoints is None else Path(checkpoints) / name
     resumed = 0
     if checkpoint is not None and checkpoint.exists():
-        unwrap_checkpoint(checkpoint)
+        if not batched:
+            unwrap_checkpoint(checkpoint)
         resumed = torch.load(checkpoint, map_location="cpu", weights_only=True)["step"]
     start = time.perf_counter()
-    _, history = train(lambda: nbody_model(model), lambda m, b: F.mse_loss(m(*b[:3]), b[3]), train_set,
-                       seed=seed, steps=steps, batch_size=s["batch_size"], optimizer=adam, device="cpu",
-                       amp=False, compile=compile, evaluate=evaluate,
-                       eval_every=s["eval_every_epochs"] * NBODY_BATCHES_PER_EPOCH,
-                       checkpoint=checkpoint, checkpoint_every=15_000)
-    best = {key: history.best(key, by="valid") for key in ("test", "test_se", "test_stable", "step")}
-    return {"model": model, "seed": seed, "test_mse": best["test"], "test_se": best["test_se"],
-            "stable_test_mse": best["test_stable"],
-            "best_epoch": int(best["step"]) // NBODY_BATCHES_PER_EPOCH,
-            "final_test_mse": history.final("test"),
-            "seconds": time.perf_counter() - start, "resumed_at_step": resumed}
+    settings = dict(steps=steps, batch_size=s["batch_size"], optimizer=adam, device="cpu", compile=compile,
+                    evaluate=evaluate, eval_every=s["eval_every_epochs"] * NBODY_BATCHES_PER_EPOCH,
+                    checkpoint=checkpoint, checkpoint_every=15_000)
+
+    def make():
+        return nbody_model(model)
+
+    def loss(m, b):
+        return F.mse_loss(m(*b[:3]), b[3])
+
+    if batched:
+        histories = train_seeds(make, loss, train_set, seeds, **settings).histories
+    else:
+        histories = [train(make, loss, train_set, seed=seeds[0], amp=False, **settings)[1]]
+    seconds = (time.perf_counter() - start) / len(seeds)
+    out = []
+    for one, history in zip(seeds, histories):
+        best = {key: history.best(key, by="valid") for key in ("test", "test_se", "test_stable", "step")}
+        out.append({"model": model, "seed": one, "test_mse": best["test"], "test_se": best["test_se"],
+                    "stable_test_mse": best["test_stable"],
+                    "best_epoch": int(best["step"]) // NBODY_BATCHES_PER_EPOCH,
+                    "final_test_mse": history.final("test"), "seconds": seconds, "resumed_at_step": resumed,
+                    **({"batched_with": seeds} if batched else {})})
+    return out
 
 
 def run_all(fn, tasks: list[tuple], jobs: int, desc: str) -> list[dict]:
@@ -334,7 +357,7 @@ def reproduce_mnist1d(seeds: list[int], jobs: int, steps: int | None, out: Path,
 
 def reproduce_nbody(seeds: list[int], jobs: int, steps: int | None, out: Path, checkpoints: str | None,
                     models: list[str] | None = None, compile: bool = True, data: str = "symlib",
-                    epochs: int | None = None) -> Path:
+                    epochs: int | None = None, batched: bool = False) -> Path:
     """``models`` (default: all of Table 2) on every seed (``steps=None``: the paper's 300,000) and on
     ``data``; write their runs into ``out/<NBODY_DATA[data]>.json``, keeping the other models and seeds
     if the settings match.
@@ -342,6 +365,7 @@ def reproduce_nbody(seeds: list[int], jobs: int, steps: int | None, out: Path, c
     ``epochs`` trains the rows of this invocation for fewer epochs than the paper's 10,000 (model
     selection over those): a diagnostic, recorded in the rows' settings and said on the page, for a
     model whose validation error has its minimum early. ``steps`` (a smoke test) shortens the file.
+    ``batched`` trains each model's seeds as one batched model (:func:`nbody_run`), recorded per run.
     """
     models = models or list(NBODY_PAPER)
     if data not in NBODY_DATA:
@@ -371,10 +395,11 @@ def reproduce_nbody(seeds: list[int], jobs: int, steps: int | None, out: Path, c
     settings = {**base, "steps": file_steps, "compiled": compile, "reproduction": file_steps == paper_steps,
                 "data_digests": data_digests(splits),
                 "stable_test_systems": f"{int(test.stable.sum())} of {len(test)}"}
-    tasks = [(m, seed, run_steps, checkpoints, compile and m != "Linear", data)
-             for m in models for seed in seeds]
+    groups = [list(seeds)] if batched else seeds            # a list of seeds: one batched model
+    tasks = [(m, group, run_steps, checkpoints, compile and m != "Linear", data)
+             for m in models for group in groups]
     code, start = source(), time.perf_counter()
-    runs = run_all(nbody_run, tasks, jobs, "nbody")
+    runs = [run for runs in run_all(nbody_run, tasks, jobs, "nbody") for run in runs]
     prov = provenance(code, time.perf_counter() - start, jobs)
     path = out / f"{NBODY_DATA[data]}.json"
     old = json.loads(path.read_text()) if path.exists() else {}
@@ -414,7 +439,9 @@ def nbody_row(model: str, runs: list[dict], prov: dict, old: dict | None, short:
     fields = {key: {str(r["seed"]): r[field] for r in runs} for key, field in new.items()}
     fields["runs"] = {str(r["seed"]): {"seconds": round(r["seconds"], 1), "provenance": prov,
                                        **({"resumed_at_step": r["resumed_at_step"]} if r["resumed_at_step"]
-                                          else {})} for r in runs}
+                                          else {}),
+                                       **({"batched_with": r["batched_with"]} if "batched_with" in r else {})}
+                      for r in runs}
     kept = [k for k in (old or {}).get("per_seed", {}) if k not in fields["per_seed"]]
     for key in NBODY_PER_SEED:
         fields[key] = dict(sorted({**{k: old[key][k] for k in kept}, **fields[key]}.items(),
@@ -448,6 +475,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="nbody: our draw, our draw with the authors' frames, or their systems")
     parser.add_argument("--epochs", type=int, default=None,
                         help="nbody: fewer epochs than the paper's (a diagnostic, said on the page)")
+    parser.add_argument("--batched", action="store_true",
+                        help="nbody: train each model's seeds as one batched model (symlib.seeds)")
     parser.add_argument("--protocol", choices=list(MNIST1D_PROTOCOLS), default="book",
                         help="mnist1d: this book's, the repository's train.py, or the authors' notebook")
     args = parser.parse_args(argv)
@@ -456,7 +485,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("mnist1d needs at least 3 seeds (mean ± standard error)")
     checkpoints = None if args.no_checkpoints else str(ROOT / "checkpoints" / "reproduce")
     extra = {"nbody": {"models": args.models, "compile": not args.no_compile, "data": args.data,
-                       "epochs": args.epochs}, "mnist1d": {"protocol": args.protocol}}
+                       "epochs": args.epochs, "batched": args.batched},
+             "mnist1d": {"protocol": args.protocol}}
     for name in names:
         path = EXPERIMENTS[name](args.seeds, args.jobs, args.steps, args.out, checkpoints,
                                  **extra.get(name, {}))

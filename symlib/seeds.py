@@ -26,7 +26,14 @@ gradient) and its own batch-norm statistics. The result equals ``K`` separate
   ``randomness="different"``: independent across seeds, but not the streams of separate runs;
 * ``data`` is a ``TensorDataset`` that every seed draws from, or one ``TensorDataset`` per seed (of
   equal sizes: each seed its own training set); batches are stacked, so graphs of varying size cannot
-  be. There is no AMP or ``torch.compile`` (use :func:`symlib.train.train` for those).
+  be. There is no AMP (use :func:`symlib.train.train` for it).
+
+``compile=True`` compiles the batched loss (``torch.compile`` of the ``vmap``: one graph for all
+``K`` seeds' forwards, so its elementwise operations fuse as a single model's would). What batching
+buys depends on where a step's time goes: a model whose kernels are small leaves the device idle
+between launches and gains up to ``K``×; a model that keeps a CPU core's arithmetic units busy (the
+N-body EGNN at the paper's sizes) gains nothing, since ``K`` seeds are ``K`` times the work
+(``benchmarks/bench_seeds.py`` measures both).
 
 With ``checkpoint=`` the whole batched state (stacked weights, buffers, optimizer state, histories
 and torch's RNG states, :mod:`symlib.checkpoint`) is saved every ``checkpoint_every`` steps and after
@@ -128,12 +135,14 @@ def train_seeds(make: Callable[[], nn.Module], loss_fn: Callable[[Callable[..., 
                 clip_grad: float | None = None,
                 evaluate: Callable[[nn.Module, int], dict[str, float]] | None = None, eval_every: int = 0,
                 device: str | torch.device | None = None, progress: bool | None = None,
-                checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 0) -> Runs:
+                checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 0,
+                compile: bool = False) -> Runs:
     """Train one model per seed, all at once (module docstring); arguments as for
     :func:`symlib.train.fit`, except ``evaluate(model, seed)``: called with each seed's model (in eval
     mode) and that seed, every ``eval_every`` steps and after the last, so that an evaluation can
     use the seed's own training data. ``checkpoint``: a file to save the batched run to every
     ``checkpoint_every`` steps (0: only after the last) and to resume from if it exists.
+    ``compile``: ``torch.compile`` the batched loss (the evaluations run the plain per-seed models).
 
     Raises:
         TypeError: ``data`` is not a ``TensorDataset`` (or one per seed), or ``make`` is not a function.
@@ -175,6 +184,8 @@ def train_seeds(make: Callable[[], nn.Module], loss_fn: Callable[[Callable[..., 
     full_batch = batch_size == n       # every step sees all the data: its order changes only rounding,
     shared = (None,) * len(tensors) if full_batch and not per_seed else (0,) * len(tensors)  # so no copy
     losses_of = vmap(one_seed, in_dims=(0, 0, *shared), randomness="different")
+    if compile:
+        losses_of = torch.compile(losses_of)
 
     def record_evals(step: int) -> None:
         _unstack(models, params, buffers)
