@@ -49,7 +49,7 @@ def main() -> None:
     import torch
 
     code, start = reproduce.source(), time.perf_counter()
-    rows = []
+    rows, digests, commands = [], {}, []
     for name, (args, labels) in CHECKS.items():
         recorded = json.loads((ROOT / "results" / f"{name}.json").read_text())
         seeds = sorted({int(s) for row in recorded["rows"].values() for s in row["per_seed"]})
@@ -63,6 +63,10 @@ def main() -> None:
                 subprocess.run(command, env={**env, "TQDM_DISABLE": "1"}, check=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 rerun = json.loads((Path(out) / f"{name}.json").read_text())
+            digests.update(rerun["settings"]["data_digests"])
+            commands.append(" ".join(([f"ATEN_CPU_CAPABILITY={capability}"] if capability else [])
+                                     + ["python scripts/reproduce.py", *args, "--seeds", *map(str, seeds),
+                                        "--no-checkpoints"]))
             used = next(iter(rerun["rows"].values()))
             used = (used.get("runs") and next(iter(used["runs"].values()))["provenance"]
                     or rerun["provenance"])["cpu_capability"]
@@ -83,6 +87,7 @@ def main() -> None:
     result = {"experiment": "regeneration",
               "what": "the recorded commands of the fast rows run again on this machine, with torch's own "
                       "kernels and with the avx2 and default (portable) ones",
+              "settings": {"commands": commands, "data_digests": digests},
               "checks": rows, "machine_capability": torch.backends.cpu.get_cpu_capability(),
               "provenance": reproduce.provenance(code, time.perf_counter() - start, jobs=1)}
     path = ROOT / "results" / "regeneration.json"

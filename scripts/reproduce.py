@@ -348,7 +348,9 @@ def reproduce_mnist1d(seeds: list[int], jobs: int, steps: int | None, out: Path,
               "metric": "test accuracy", "seeds": seeds,
               "settings": {**settings, "steps": steps, "reproduction": steps == full,
                            "data_digests": digests},
-              "rows": rows, "provenance": provenance(code, wall, jobs)}
+              "rows": rows, "provenance": provenance(code, wall, jobs),
+              "regenerate": regenerate("mnist1d", protocol=protocol, seeds=seeds,
+                                       steps=None if steps == full else steps)}
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{recipe['file']}.json"
     path.write_text(json.dumps(result, indent=1) + "\n")
@@ -413,7 +415,8 @@ def reproduce_nbody(seeds: list[int], jobs: int, steps: int | None, out: Path, c
               "paper": "Satorras, Hoogeboom & Welling (2021), E(n) equivariant graph neural networks, "
                        f"Table 2 (N-body){on}",
               "metric": "test MSE", "format": ".4f",
-              "rows": {m: rows[m] for m in NBODY_PAPER if m in rows}, "settings": settings}
+              "rows": {m: rows[m] for m in NBODY_PAPER if m in rows}, "settings": settings,
+              "regenerate": regenerate("nbody", data=data, steps=steps, compile=compile)}
     out.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=1) + "\n")
     return path
@@ -460,7 +463,21 @@ def nbody_row(model: str, runs: list[dict], prov: dict, old: dict | None, short:
 EXPERIMENTS = {"mnist1d": reproduce_mnist1d, "nbody": reproduce_nbody}
 
 
-def main(argv: list[str] | None = None) -> None:
+def regenerate(experiment: str, *, protocol: str = "book", seeds: list[int] | None = None,
+               data: str = "symlib", steps: int | None = None, compile: bool = True) -> str:
+    """The command that regenerates a results file (``nbody``: the part common to its rows; the page
+    adds each row's ``--models``, ``--seeds`` and ``--batched``, since its seeds may come from
+    several runs). Written into the file as ``"regenerate"``."""
+    command = ["python scripts/reproduce.py", experiment]
+    if experiment == "mnist1d":
+        command += ["--protocol", protocol, "--seeds", *map(str, seeds or [])]
+    else:
+        command += ["--data", data] + ([] if compile else ["--no-compile"])
+    return " ".join(command + ([] if steps is None else ["--steps", str(steps)]))
+
+
+def arguments() -> argparse.ArgumentParser:
+    """The command line (``tests/test_results.py`` parses every file's regenerating command with it)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("experiments", nargs="+", choices=[*EXPERIMENTS, "all"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
@@ -479,6 +496,11 @@ def main(argv: list[str] | None = None) -> None:
                         help="nbody: train each model's seeds as one batched model (symlib.seeds)")
     parser.add_argument("--protocol", choices=list(MNIST1D_PROTOCOLS), default="book",
                         help="mnist1d: this book's, the repository's train.py, or the authors' notebook")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = arguments()
     args = parser.parse_args(argv)
     names = list(EXPERIMENTS) if "all" in args.experiments else args.experiments
     if "mnist1d" in names and len(args.seeds) < 3:

@@ -14,6 +14,7 @@ import importlib.util
 import json
 import math
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,9 @@ from symlib.stats import estimate, t_quantile
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = [p for p in sorted((ROOT / "results").glob("*.json")) if "rows" in json.loads(p.read_text())]
-#: what the page renders: the tables of reproductions, and the measurement of the authors' N-body replay
-RENDERED = FILES + [ROOT / "results" / "nbody-replay.json"]
+#: what the page renders: the tables of reproductions, the measurement of the authors' N-body replay, and
+#: the recorded commands run again (scripts/regeneration.py)
+RENDERED = FILES + [ROOT / "results" / "nbody-replay.json", ROOT / "results" / "regeneration.json"]
 PROVENANCE = {"commit", "dirty", "date", "wall_seconds", "jobs", "threads_per_run", "device", "cpu", "cores",
               "python", "torch", "numpy", "libc", "os", "cpu_capability"}
 
@@ -324,3 +326,44 @@ def test_files_side_by_side_show_each_mean_and_each_step() -> None:
     percent = page.compare_lines([("a", {"rows": {"M": row}}), ("b", {"rows": {"M": {**row, "mean": 0.45}}})])
     assert "| M | 25.0% | 30.0% (2 seeds) | 45.0% (2 seeds) |" in percent       # accuracies: the page's .1%
     assert "- M, the mean's change from `a` to `b` +15.0 points." in percent
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_every_row_names_the_command_that_regenerates_it(path: Path) -> None:
+    """The page gives, under each table, commands that ``scripts/reproduce.py`` accepts and that write
+    this file, with each row's model and every one of its seeds (batched where they were)."""
+    result = json.loads(path.read_text())
+    script = _load(ROOT / "scripts" / "reproduce.py", "reproduce_script")
+    lines = _page().regenerate_lines(result)
+    commands = re.findall(r"`python scripts/reproduce.py ([^`]*)`", "".join(lines))
+    assert commands, "no command"
+    covered: dict[str, set[str]] = {}
+    for command in commands:
+        args = script.arguments().parse_args(shlex.split(command))
+        assert args.steps is None and not args.no_checkpoints
+        if args.experiments == ["mnist1d"]:
+            assert script.MNIST1D_PROTOCOLS[args.protocol]["file"] == path.stem
+            covered.update({label: {str(s) for s in args.seeds} for label in result["rows"]})
+        else:
+            assert args.experiments == ["nbody"] and script.NBODY_DATA[args.data] == path.stem
+            (model,) = args.models
+            runs = result["rows"][model]["runs"]
+            assert all((runs[str(s)].get("batched_with") is not None) == args.batched for s in args.seeds)
+            covered.setdefault(model, set()).update(str(s) for s in args.seeds)
+    assert covered == {label: set(row["per_seed"]) for label, row in result["rows"].items()}
+
+
+def test_regeneration_is_recomputed_from_its_checks() -> None:
+    """``results/regeneration.json``: each check's verdicts follow the page's rule, and a seed that
+    regenerates exactly changes by nothing."""
+    result = json.loads((ROOT / "results" / "regeneration.json").read_text())
+    page = "\n".join(_page().regeneration_lines(result))
+    for check in result["checks"]:
+        recorded = json.loads((ROOT / "results" / f"{check['file']}.json").read_text())["rows"][check["row"]]
+        assert check["seeds"] == len(recorded["per_seed"])
+        assert math.isclose(check["recorded"]["mean"], recorded["mean"], rel_tol=1e-12)
+        assert (check["identical"] == check["seeds"]) == (check["largest_change"] == 0)
+        assert f"{check['identical']} of {check['seeds']}" in page
+        for key in ("recorded", "rerun"):
+            low, high = check[key]["interval"]
+            assert check[key]["verdict"] == ("agrees" if low <= recorded["paper"] <= high else "disagrees")

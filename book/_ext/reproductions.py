@@ -170,6 +170,29 @@ def _digests(settings: dict[str, Any]) -> list[str]:
             + ", ".join(f"{name} `{d[:12]}`" for name, d in digests.items()) + "."]
 
 
+def regenerate_lines(result: dict[str, Any]) -> list[str]:
+    """The commands that regenerate a file's rows (its ``regenerate``; for an N-body file, per row and
+    per group of seeds run together: ``--models``, ``--seeds``, and ``--batched`` where they were one
+    batched model)."""
+    command = result.get("regenerate")
+    if command is None:
+        return []
+    if not any("runs" in row for row in result["rows"].values()):
+        return [f"Regenerate: `{command}`."]
+    commands = []
+    for label, row in result["rows"].items():
+        groups: dict[tuple[int, ...] | None, list[str]] = {}
+        for seed, run in row["runs"].items():
+            batch = run.get("batched_with")
+            groups.setdefault(tuple(batch) if batch else None, []).append(seed)
+        epochs = row.get("settings", {}).get("epochs")
+        for batch, seeds in groups.items():
+            model = f"'{label}'" if " " in label else label
+            flags = (" --batched" if batch else "") + (f" --epochs {epochs}" if epochs else "")
+            commands.append(f"`{command} --models {model} --seeds {' '.join(seeds)}{flags}`")
+    return ["Regenerate, row by row: " + "; ".join(commands) + "."]
+
+
 def table_lines(result: dict[str, Any]) -> list[str]:
     """MyST Markdown for one results file: a caption, a table, a sentence per row, then settings and
     provenance (the file's, or each N-body run's: seeds run at different times)."""
@@ -198,7 +221,7 @@ def table_lines(result: dict[str, Any]) -> list[str]:
                   "the table reports) and the test error after the last epoch. " + "; ".join(selection) + "."]
     settings = ", ".join(f"{k} {v}" for k, v in result["settings"].items()
                          if k not in ("reproduction", "data_digests", "same_test_set_as_paper"))
-    lines += ["", f"Settings: {settings}."] + _digests(result["settings"])
+    lines += ["", f"Settings: {settings}."] + _digests(result["settings"]) + regenerate_lines(result)
     lines += [f"{label} differs: " + ", ".join(f"{k} {v}" for k, v in row["settings"].items()) + "."
               for label, row in result["rows"].items() if row.get("settings")]
     lines += [""]
@@ -238,6 +261,24 @@ def replay_lines(result: dict[str, Any]) -> list[str]:
         for label, m in result["models"].items():
             a, b = m["test_mse_portable_replay"], m["test_mse_numpy_replay"]
             lines.append(f"| {label} | {a:.5f} | {b:.5f} | {a - b:+.1e} |")
+    return lines + ["", f"Provenance: {_provenance(result['provenance'])}", ""]
+
+
+def regeneration_lines(result: dict[str, Any]) -> list[str]:
+    """MyST Markdown for ``regeneration.json`` (``scripts/regeneration.py``): per row and kernel set,
+    how many seeds regenerate exactly, the largest change of one seed beside the seeds' own standard
+    deviation, and the verdict from the recorded seeds and from the re-run ones."""
+    lines = [f"*{result['what']}.*", "",
+             "| file | row | kernels | seeds identical | largest change of one seed | SD over seeds | "
+             "verdict, recorded → re-run |", "|:--|:--|:--|--:|--:|--:|:--|"]
+    for c in result["checks"]:
+        fmt = c["format"]
+        change = (f"{100 * c['largest_change']:.1f} points" if fmt.endswith("%")
+                  else f"{c['largest_change']:.1e}")
+        sd = f"{100 * c['seed_sd']:.1f} points" if fmt.endswith("%") else f"{c['seed_sd']:.1e}"
+        lines.append(f"| `{c['file']}` | {c['row']} | {c['kernels']} ({c['cpu_capability']}) | "
+                     f"{c['identical']} of {c['seeds']} | {change} | {sd} | "
+                     f"{c['recorded']['verdict']} → {c['rerun']['verdict']} |")
     return lines + ["", f"Provenance: {_provenance(result['provenance'])}", ""]
 
 
@@ -317,6 +358,9 @@ class Reproductions(SphinxDirective):
                           ""] + table_lines(result)
             elif result.get("experiment") == "nbody-replay":
                 lines += [f"**{result['experiment']}** (`results/{path.name}`)", ""] + replay_lines(result)
+            elif result.get("experiment") == "regeneration":
+                lines += [f"**{result['experiment']}** (`results/{path.name}`)", "",
+                          *regeneration_lines(result)]
         if not lines:
             lines = ["No reproduction has been recorded yet: run `make reproduce`."]
         self.state.nested_parse(StringList(lines, source=str(RESULTS)), self.content_offset, container)
