@@ -270,14 +270,16 @@ def regeneration_lines(result: dict[str, Any]) -> list[str]:
     deviation, and the verdict from the recorded seeds and from the re-run ones."""
     lines = [f"*{result['what']}.*", "",
              "| file | row | kernels | seeds identical | largest change of one seed | SD over seeds | "
-             "verdict, recorded → re-run |", "|:--|:--|:--|--:|--:|--:|:--|"]
+             "mean, recorded → re-run | verdict, recorded → re-run |", "|:--|:--|:--|--:|--:|--:|--:|:--|"]
     for c in result["checks"]:
         fmt = c["format"]
-        change = (f"{100 * c['largest_change']:.1f} points" if fmt.endswith("%")
-                  else f"{c['largest_change']:.1e}")
-        sd = f"{100 * c['seed_sd']:.1f} points" if fmt.endswith("%") else f"{c['seed_sd']:.1e}"
+
+        def size(x: float, points: bool = fmt.endswith("%")) -> str:
+            return f"{100 * x:.1f} points" if points else f"{x:.1e}"
+        change = "none" if c["largest_change"] == 0 else size(c["largest_change"])
+        means = f"{c['recorded']['mean']:{fmt}} → {c['rerun']['mean']:{fmt}}"
         lines.append(f"| `{c['file']}` | {c['row']} | {c['kernels']} ({c['cpu_capability']}) | "
-                     f"{c['identical']} of {c['seeds']} | {change} | {sd} | "
+                     f"{c['identical']} of {c['seeds']} | {change} | {size(c['seed_sd'])} | {means} | "
                      f"{c['recorded']['verdict']} → {c['rerun']['verdict']} |")
     return lines + ["", f"Provenance: {_provenance(result['provenance'])}", ""]
 
