@@ -179,11 +179,12 @@ def unwrap_checkpoint(path: Path) -> None:
 
 
 def nbody_run(model: str, seed: int | list[int], steps: int, checkpoints: str | None, compile: bool,
-              data: str = "symlib") -> list[dict]:
+              data: str = "symlib", device: str = "cpu") -> list[dict]:
     """Train one Table 2 model on ``data`` (a key of ``NBODY_DATA``); return, per seed, the test MSE at
     its best validation MSE. ``seed``: one seed (:func:`symlib.train.train`), or a list of seeds trained
     as one batched model (:func:`symlib.seeds.train_seeds`, ``--batched``: each seed its own initial
-    weights, data order and optimizer state, equal to separate runs up to rounding)."""
+    weights, data order and optimizer state, equal to separate runs up to rounding). ``device``:
+    ``"cpu"`` (one thread) or ``"cuda"``."""
     import torch
     import torch.nn.functional as F
 
@@ -191,16 +192,17 @@ def nbody_run(model: str, seed: int | list[int], steps: int, checkpoints: str | 
     from symlib.seeds import train_seeds
     from symlib.train import train
 
-    torch.set_num_threads(1)
+    if device == "cpu":
+        torch.set_num_threads(1)
     s = {**NBODY_SETTINGS, **NBODY_ROW_SETTINGS.get(model, {})}
     def load(split: str) -> nbody.NBody:
         if data == "authors":
             return nbody.load_authors(split)
         return nbody.load(split, seed=s["data_seed"], frames="authors" if data == "frames" else "book")
 
-    train_set = load("train").dataset()
-    held_out = {split: load(split).dataset().tensors for split in ("valid", "test")}
-    stable = load("test").stable
+    train_set = load("train").dataset(device)
+    held_out = {split: load(split).dataset(device).tensors for split in ("valid", "test")}
+    stable = load("test").stable.to(device)
 
     def evaluate(net, *_) -> dict[str, float]:
         """Validation and test MSE, the test MSE's standard error over the test systems (how much
@@ -222,7 +224,7 @@ def nbody_run(model: str, seed: int | list[int], steps: int, checkpoints: str | 
     batched = isinstance(seed, list)
     seeds = seed if batched else [seed]
     tag = f"seeds{'-'.join(map(str, seeds))}" if batched else str(seed)
-    name = f"{NBODY_DATA[data]}-{model}-{tag}-{steps}.pt"
+    name = f"{NBODY_DATA[data]}-{model}-{tag}-{steps}{'' if device == 'cpu' else '-' + device}.pt"
     checkpoint = None if checkpoints is None else Path(checkpoints) / name
     resumed = 0
     if checkpoint is not None and checkpoint.exists():
@@ -230,7 +232,7 @@ def nbody_run(model: str, seed: int | list[int], steps: int, checkpoints: str | 
             unwrap_checkpoint(checkpoint)
         resumed = torch.load(checkpoint, map_location="cpu", weights_only=True)["step"]
     start = time.perf_counter()
-    settings = dict(steps=steps, batch_size=s["batch_size"], optimizer=adam, device="cpu", compile=compile,
+    settings = dict(steps=steps, batch_size=s["batch_size"], optimizer=adam, device=device, compile=compile,
                     evaluate=evaluate, eval_every=s["eval_every_epochs"] * NBODY_BATCHES_PER_EPOCH,
                     checkpoint=checkpoint, checkpoint_every=15_000)
 
@@ -280,8 +282,9 @@ def source() -> dict:
             "dirty": bool(git("status", "--porcelain", "--", "symlib", "scripts"))}
 
 
-def provenance(code: dict, wall: float, jobs: int) -> dict:
-    """Where and how the numbers were made; ``code``: :func:`source` before the runs."""
+def provenance(code: dict, wall: float, jobs: int, device: str = "cpu") -> dict:
+    """Where and how the numbers were made; ``code``: :func:`source` before the runs; ``device``: where
+    they trained (``"cuda"``: recorded with the GPU's name)."""
     import numpy as np
     import torch
 
@@ -292,7 +295,8 @@ def provenance(code: dict, wall: float, jobs: int) -> dict:
         cpu = names[0] if names else cpu
     libc, version = platform.libc_ver()
     return {**code, "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "wall_seconds": round(wall, 1), "jobs": jobs, "threads_per_run": 1, "device": "cpu", "cpu": cpu,
+            "wall_seconds": round(wall, 1), "jobs": jobs, "threads_per_run": 1,
+            "device": device if device == "cpu" else f"{device} ({torch.cuda.get_device_name()})", "cpu": cpu,
             "cpu_capability": torch.backends.cpu.get_cpu_capability(), "cores": os.cpu_count(),
             "os": platform.platform(), "libc": f"{libc} {version}".strip() or "unknown",
             "python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__}
@@ -359,7 +363,7 @@ def reproduce_mnist1d(seeds: list[int], jobs: int, steps: int | None, out: Path,
 
 def reproduce_nbody(seeds: list[int], jobs: int, steps: int | None, out: Path, checkpoints: str | None,
                     models: list[str] | None = None, compile: bool = True, data: str = "symlib",
-                    epochs: int | None = None, batched: bool = False) -> Path:
+                    epochs: int | None = None, batched: bool = False, device: str = "cpu") -> Path:
     """``models`` (default: all of Table 2) on every seed (``steps=None``: the paper's 300,000) and on
     ``data``; write their runs into ``out/<NBODY_DATA[data]>.json``, keeping the other models and seeds
     if the settings match.
@@ -367,7 +371,8 @@ def reproduce_nbody(seeds: list[int], jobs: int, steps: int | None, out: Path, c
     ``epochs`` trains the rows of this invocation for fewer epochs than the paper's 10,000 (model
     selection over those): a diagnostic, recorded in the rows' settings and said on the page, for a
     model whose validation error has its minimum early. ``steps`` (a smoke test) shortens the file.
-    ``batched`` trains each model's seeds as one batched model (:func:`nbody_run`), recorded per run.
+    ``batched`` trains each model's seeds as one batched model (:func:`nbody_run`), recorded per run;
+    ``device="cuda"`` trains on the GPU (recorded in each run's provenance).
     """
     models = models or list(NBODY_PAPER)
     if data not in NBODY_DATA:
@@ -398,11 +403,11 @@ def reproduce_nbody(seeds: list[int], jobs: int, steps: int | None, out: Path, c
                 "data_digests": data_digests(splits),
                 "stable_test_systems": f"{int(test.stable.sum())} of {len(test)}"}
     groups = [list(seeds)] if batched else seeds            # a list of seeds: one batched model
-    tasks = [(m, group, run_steps, checkpoints, compile and m != "Linear", data)
+    tasks = [(m, group, run_steps, checkpoints, compile and m != "Linear", data, device)
              for m in models for group in groups]
     code, start = source(), time.perf_counter()
     runs = [run for runs in run_all(nbody_run, tasks, jobs, "nbody") for run in runs]
-    prov = provenance(code, time.perf_counter() - start, jobs)
+    prov = provenance(code, time.perf_counter() - start, jobs, device)
     path = out / f"{NBODY_DATA[data]}.json"
     old = json.loads(path.read_text()) if path.exists() else {}
     keep = old.get("settings") == settings
@@ -494,6 +499,8 @@ def arguments() -> argparse.ArgumentParser:
                         help="nbody: fewer epochs than the paper's (a diagnostic, said on the page)")
     parser.add_argument("--batched", action="store_true",
                         help="nbody: train each model's seeds as one batched model (symlib.seeds)")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                        help="nbody: where to train (cuda: the GPU; one run at a time, --jobs 1)")
     parser.add_argument("--protocol", choices=list(MNIST1D_PROTOCOLS), default="book",
                         help="mnist1d: this book's, the repository's train.py, or the authors' notebook")
     return parser
@@ -505,9 +512,17 @@ def main(argv: list[str] | None = None) -> None:
     names = list(EXPERIMENTS) if "all" in args.experiments else args.experiments
     if "mnist1d" in names and len(args.seeds) < 3:
         parser.error("mnist1d needs at least 3 seeds (mean ± standard error)")
+    if args.device == "cuda":
+        import torch
+
+        if names != ["nbody"] or args.jobs != 1:
+            parser.error("--device cuda trains the nbody experiment only, with --jobs 1")
+        if not torch.cuda.is_available():
+            parser.error("--device cuda, but torch sees no CUDA device")
     checkpoints = None if args.no_checkpoints else str(ROOT / "checkpoints" / "reproduce")
     extra = {"nbody": {"models": args.models, "compile": not args.no_compile, "data": args.data,
-                       "epochs": args.epochs, "batched": args.batched},
+                       "epochs": args.epochs, "batched": args.batched,
+                       "device": args.device},
              "mnist1d": {"protocol": args.protocol}}
     for name in names:
         path = EXPERIMENTS[name](args.seeds, args.jobs, args.steps, args.out, checkpoints,

@@ -349,8 +349,24 @@ def test_every_row_names_the_command_that_regenerates_it(path: Path) -> None:
             (model,) = args.models
             runs = result["rows"][model]["runs"]
             assert all((runs[str(s)].get("batched_with") is not None) == args.batched for s in args.seeds)
+            assert all(runs[str(s)]["provenance"]["device"].startswith(args.device) for s in args.seeds)
             covered.setdefault(model, set()).update(str(s) for s in args.seeds)
     assert covered == {label: set(row["per_seed"]) for label, row in result["rows"].items()}
+
+
+def test_seeds_run_together_or_on_a_gpu_get_their_own_command() -> None:
+    """A row whose seeds came from a sequential CPU run, a batched CPU run and a GPU run gets one
+    command per group, each with its flags."""
+    cpu, gpu = {"device": "cpu"}, {"device": "cuda (NVIDIA H100)"}
+    runs = {"0": {"provenance": cpu},
+            **{s: {"provenance": cpu, "batched_with": [1, 2]} for s in "12"},
+            **{s: {"provenance": gpu, "batched_with": [3, 4]} for s in "34"}}
+    result = {"regenerate": "python scripts/reproduce.py nbody --data authors",
+              "rows": {"EGNN": {"runs": runs, "per_seed": dict.fromkeys(runs, 0.0)}}}
+    text = "".join(_page().regenerate_lines(result))
+    base = "`python scripts/reproduce.py nbody --data authors --models EGNN --seeds"
+    assert f"{base} 0`" in text and f"{base} 1 2 --batched`" in text
+    assert f"{base} 3 4 --batched --device cuda`" in text
 
 
 def test_regeneration_is_recomputed_from_its_checks() -> None:

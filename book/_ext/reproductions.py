@@ -172,8 +172,8 @@ def _digests(settings: dict[str, Any]) -> list[str]:
 
 def regenerate_lines(result: dict[str, Any]) -> list[str]:
     """The commands that regenerate a file's rows (its ``regenerate``; for an N-body file, per row and
-    per group of seeds run together: ``--models``, ``--seeds``, and ``--batched`` where they were one
-    batched model)."""
+    per group of seeds run together: ``--models``, ``--seeds``, ``--batched`` where they were one
+    batched model, and ``--device cuda`` where they trained on a GPU)."""
     command = result.get("regenerate")
     if command is None:
         return []
@@ -181,14 +181,15 @@ def regenerate_lines(result: dict[str, Any]) -> list[str]:
         return [f"Regenerate: `{command}`."]
     commands = []
     for label, row in result["rows"].items():
-        groups: dict[tuple[int, ...] | None, list[str]] = {}
+        groups: dict[tuple[tuple[int, ...] | None, bool], list[str]] = {}
         for seed, run in row["runs"].items():
-            batch = run.get("batched_with")
-            groups.setdefault(tuple(batch) if batch else None, []).append(seed)
+            batch, gpu = run.get("batched_with"), run["provenance"]["device"].startswith("cuda")
+            groups.setdefault((tuple(batch) if batch else None, gpu), []).append(seed)
         epochs = row.get("settings", {}).get("epochs")
-        for batch, seeds in groups.items():
+        for (batch, gpu), seeds in groups.items():
             model = f"'{label}'" if " " in label else label
-            flags = (" --batched" if batch else "") + (f" --epochs {epochs}" if epochs else "")
+            flags = ((" --batched" if batch else "") + (f" --epochs {epochs}" if epochs else "")
+                     + (" --device cuda" if gpu else ""))
             commands.append(f"`{command} --models {model} --seeds {' '.join(seeds)}{flags}`")
     return ["Regenerate, row by row: " + "; ".join(commands) + "."]
 
