@@ -48,6 +48,8 @@ def main() -> None:
     import reproduce
     import torch
 
+    from symlib.stats import estimate
+
     code, start = reproduce.source(), time.perf_counter()
     rows, digests, commands = [], {}, []
     for name, (args, labels) in CHECKS.items():
@@ -67,18 +69,16 @@ def main() -> None:
             commands.append(" ".join(([f"ATEN_CPU_CAPABILITY={capability}"] if capability else [])
                                      + ["python scripts/reproduce.py", *args, "--seeds", *map(str, seeds),
                                         "--no-checkpoints"]))
-            used = next(iter(rerun["rows"].values()))
-            used = (used.get("runs") and next(iter(used["runs"].values()))["provenance"]
-                    or rerun["provenance"])["cpu_capability"]
+            first_row = next(iter(rerun["rows"].values()))       # N-body files keep provenance per run
+            used = (rerun.get("provenance") or next(iter(first_row["runs"].values()))["provenance"])
+            used = used["cpu_capability"]
             for label in labels or list(recorded["rows"]):
                 old, new = recorded["rows"][label], rerun["rows"][label]
                 changes = [abs(new["per_seed"][s] - old["per_seed"][s]) for s in old["per_seed"]]
-                values = list(old["per_seed"].values())
-                mean = sum(values) / len(values)
                 rows.append({"file": name, "row": label, "kernels": kernels, "cpu_capability": used,
                              "format": recorded.get("format", ".1%"), "seeds": len(changes),
                              "identical": sum(c == 0 for c in changes), "largest_change": max(changes),
-                             "seed_sd": (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5,
+                             "seed_sd": estimate(old["per_seed"].values()).std,
                              "recorded": verdict(old["per_seed"], old["paper"]),
                              "rerun": verdict(new["per_seed"], old["paper"])})
                 print(f"{name} {label} [{kernels} = {used}]: {rows[-1]['identical']}/{len(changes)} seeds "
