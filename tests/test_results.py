@@ -419,3 +419,21 @@ def test_the_pages_account_of_the_radial_field_holds() -> None:
         assert not low <= row["paper"] <= high, label
     spread = ours["rows"]["Radial Field"]["per_seed"].values()
     assert max(spread) < 1.1 * min(spread)
+
+
+def test_the_pages_account_of_the_decisive_table_holds() -> None:
+    """book/reproductions.md: every row on the authors' systems has three seeds at the full schedule, and
+    its verdicts are the ones the page's sentence names, row by row."""
+    page = " ".join((ROOT / "book" / "reproductions.md").read_text().split())
+    start = page.index("Every row of this table has three seeds at the paper's full schedule")
+    sentence = page[start:page.index(". ", start)]
+    said = {"EGNN": "agrees", "GNN": "agrees", "Radial Field": "agrees only in the weak sense",
+            "Linear": "disagrees"}
+    assert "the EGNN and the GNN agree with the paper" in sentence
+    assert all(f"the {label} {said[label]}" in sentence for label in ("Radial Field", "Linear"))
+    result = json.loads((ROOT / "results" / "nbody-authors.json").read_text())
+    assert set(result["rows"]) == set(said)
+    for label, row in result["rows"].items():
+        fmt = result.get("format", ".1%")
+        verdict = _page()._verdict(label, row, fmt, result)[1]
+        assert len(row["per_seed"]) >= 3 and verdict == said[label].split()[0], (label, verdict)
