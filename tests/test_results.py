@@ -287,6 +287,17 @@ def test_each_table_has_its_forest_plot(path: Path) -> None:
     assert sum(svg.count(f">{w}<") for w in set(words)) == len(words)
 
 
+def test_the_forest_plot_shows_every_seed_and_cuts_only_far_intervals() -> None:
+    """Every seed lies on the axis, however far from the paper; an interval's end within 1/4x to 4x does
+    too, and one beyond (a prediction interval reaching below zero) is left outside, to be cut."""
+    span = _page().forest_span
+    assert span([0.9, 1.1], [0.95, 1.05]) == (0.75, 1 / 0.75)                     # the default window
+    left, right = span([0.5, 2.6], [-2.8, 5.9])
+    assert left < 0.5 and 2.6 < right < 4 and left > 0
+    left, right = span([0.9], [0.7, 1.6])
+    assert left < 0.7 and right > 1.6
+
+
 def test_the_pages_account_of_the_nbody_data_holds() -> None:
     """What book/reproductions.md says of the N-body data: a few percent of the test systems are unstable;
     the Linear barely depends on its seed; the portable replay of the authors' systems moves no stable

@@ -94,35 +94,62 @@ def _verdict(label: str, row: dict[str, Any], fmt: str, result: dict[str, Any]) 
                                f"{far}).")
 
 
+def forest_span(seeds: list[float], ends: list[float]) -> tuple[float, float]:
+    """The forest plot's x-axis, as ratios to the paper's number: 0.75× to 1.33× or, wider, every seed
+    and every interval end between ¼× and 4×, with a 10% margin (on a log axis). Interval ends farther
+    out (below zero, say) are left outside: the plot cuts them at the edge."""
+    shown = seeds + [e for e in ends if 0.25 <= e <= 4]
+    return min(0.75, min(shown) / 1.1), max(1 / 0.75, max(shown) * 1.1)
+
+
 def forest_svg(result: dict[str, Any]) -> str:
     """A forest plot of one table as inline SVG: per row, our seeds (dots), the 95% prediction
     interval for one run (a bar; none where the row is not judged) and the paper's number (the line
-    at 1×), all divided by the paper's number so that rows of different sizes share one axis."""
+    at 1×), all divided by the paper's number so that rows of different sizes share one axis.
+
+    The axis is logarithmic (a ratio of 2 and one of ½ lie equally far from 1×) and spans
+    :func:`forest_span`; an interval reaching farther (below zero, say, where one seed lies far from
+    the others) is cut at the edge and ends in an arrowhead there."""
     import io
 
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullLocator
 
     rows = list(result["rows"].items())
     colours = {"agrees": "#2b7bba", "disagrees": "#c0392b", "not judged": "#7f7f7f"}
     with plt.rc_context({"svg.hashsalt": "symmetry-book", "svg.fonttype": "none", "font.size": 9}):
         fig, ax = plt.subplots(figsize=(6.4, 0.55 * len(rows) + 0.9))
-        for y, (label, row) in enumerate(reversed(rows)):
-            paper = row["paper"]
+        drawn = []                                   # label, verdict, seeds and interval as ratios
+        for label, row in reversed(rows):
             word = _verdict(label, row, result.get("format", ".1%"), result)[1]
-            if word != "not judged":
-                low, high, _ = prediction_interval(row, result["settings"]["same_test_set_as_paper"])
-                ax.plot([low / paper, high / paper], [y, y], lw=5, alpha=0.35, color=colours[word],
-                        solid_capstyle="butt")
-            values = [v / paper for v in row["per_seed"].values()]
-            ax.plot(values, [y] * len(values), "o", ms=4, color=colours[word])
-            ax.annotate(word, (1, y), xytext=(4, 0), textcoords="offset points",
+            interval = (None if word == "not judged" else
+                        prediction_interval(row, result["settings"]["same_test_set_as_paper"])[:2])
+            drawn.append((label, word, [v / row["paper"] for v in row["per_seed"].values()],
+                          interval and tuple(end / row["paper"] for end in interval)))
+        left, right = forest_span([v for *_, seeds, _ in drawn for v in seeds],
+                                  [e for *_, interval in drawn for e in interval or ()])
+        for y, (_, word, seeds, interval) in enumerate(drawn):
+            if interval:                                # cut at the axis, an arrowhead where it goes on
+                low, high = max(interval[0], left), min(interval[1], right)
+                ax.plot([low, high], [y, y], lw=5, alpha=0.35, color=colours[word], solid_capstyle="butt")
+                for end, marker in ((low, "<"), (high, ">")):
+                    if end in (left, right):
+                        ax.plot([end], [y], marker, ms=7, alpha=0.6, color=colours[word], clip_on=False)
+            ax.plot(seeds, [y] * len(seeds), "o", ms=4, color=colours[word])
+            ax.annotate(word, (1, y), xytext=(8, 0), textcoords="offset points",
                         xycoords=("axes fraction", "data"), va="center", fontsize=8, color=colours[word])
         ax.axvline(1.0, color="black", lw=0.8)
-        ax.xaxis.set_major_formatter(lambda x, _: f"{x:.3g}×")
-        ax.set_yticks(range(len(rows)), [label for label, _ in reversed(rows)])
+        ax.set_xscale("log")
+        ax.set_xlim(left, right)
+        coarse, fine = (0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10), (0.8, 0.9, 1, 1.1, 1.25, 1.5)
+        ticks = coarse if right / left > 3 else fine
+        ticks = [t for t in ticks if left <= t <= right]
+        ax.set_xticks(ticks, [f"{t:g}×" for t in ticks])
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_yticks(range(len(drawn)), [label for label, *_ in drawn])
         ax.set_ylim(-0.6, len(rows) - 0.4)
         ax.set_xlabel(f"{result['metric']}, this book's ÷ the paper's (the line at 1×)")
         fig.tight_layout()
