@@ -444,6 +444,12 @@ def test_the_pages_account_of_the_decisive_table_holds() -> None:
     assert all(f"the {label} {said[label]}" in sentence for label in ("Radial Field", "Linear"))
     result = json.loads((ROOT / "results" / "nbody-authors.json").read_text())
     assert set(result["rows"]) == set(said)
+    seeds = {len(result["rows"][label]["per_seed"]) for label in ("EGNN", "GNN")}
+    undecided = ("is a finding in the book's sense (two runs compared, not a run against a number), "
+                 "and this page does not decide it")
+    assert (undecided in page) == (min(seeds) < 8), seeds
+    if min(seeds) < 8:
+        assert seeds == {3} and "these rows have three" in page, seeds     # else: say how many they have
     for label, row in result["rows"].items():
         fmt = result.get("format", ".1%")
         verdict = _page()._verdict(label, row, fmt, result)[1]
