@@ -451,6 +451,5 @@ def test_the_pages_account_of_the_decisive_table_holds() -> None:
     if min(seeds) < 8:
         assert seeds == {3} and "these rows have three" in page, seeds     # else: say how many they have
     for label, row in result["rows"].items():
-        fmt = result.get("format", ".1%")
-        verdict = _page()._verdict(label, row, fmt, result)[1]
+        verdict = _page()._verdict(label, row, result.get("format", ".1%"), result)[1]
         assert len(row["per_seed"]) >= 3 and verdict == said[label].split()[0], (label, verdict)
