@@ -55,16 +55,11 @@ def main() -> None:
         if split == "test":
             tests = {"portable": a, "numpy": b}
     models = {}
-    for path in sorted((ROOT / "checkpoints" / "reproduce").glob("nbody-authors-*-300000.pt")):
-        _, _, name, seed, _ = path.stem.split("-")
-        reproduce.unwrap_checkpoint(path)
-        net = reproduce.nbody_model(name)
-        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["model"])
+    for label, net in reproduce.trained_models(ROOT / "checkpoints" / "reproduce").items():
         with torch.no_grad():
             mse = {k: float((net(t.pos, t.vel, t.charges) - t.target).square().mean())
                    for k, t in tests.items()}
-        models[f"{name}, seed {seed}"] = {"test_mse_portable_replay": mse["portable"],
-                                          "test_mse_numpy_replay": mse["numpy"]}
+        models[label] = {"test_mse_portable_replay": mse["portable"], "test_mse_numpy_replay": mse["numpy"]}
     result = {"experiment": "nbody-replay",
               "what": "the authors' N-body systems replayed with a correctly rounded log (this book) "
                       "against numpy's own randn through this machine's C library",

@@ -178,6 +178,36 @@ def unwrap_checkpoint(path: Path) -> None:
         checkpoint.save(path, state)
 
 
+def trained_models(directory: Path, data: str = "authors") -> dict:
+    """Every Table 2 model that ``nbody --data data`` trained to the full schedule with its checkpoints
+    in ``directory``, by ``"model, seed s"``: its weights after the last step (not at its best validation
+    epoch), one model per seed of a batched run."""
+    import re
+
+    import torch
+
+    steps = NBODY_SETTINGS["epochs"] * NBODY_BATCHES_PER_EPOCH
+    name = re.compile(rf"{re.escape(NBODY_DATA[data])}-(?P<model>{'|'.join(map(re.escape, NBODY_PAPER))})"
+                      rf"-(?P<tag>\d+|seeds[\d-]+)-{steps}")
+    models = {}
+    for path in sorted(directory.glob("*.pt")):
+        match = name.fullmatch(path.stem)
+        if match is None:
+            continue
+        if match["tag"].isdigit():
+            unwrap_checkpoint(path)
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        weights = ([(int(match["tag"]), state["model"])] if match["tag"].isdigit() else
+                   [(seed, {k: v[i] for k, v in {**state["params"], **state["buffers"]}.items()})
+                    for i, seed in enumerate(state["seeds"])])
+        for seed, params in weights:
+            net = nbody_model(match["model"])
+            net.load_state_dict(params)
+            models[f"{match['model']}, seed {seed}"] = net.eval()
+    return dict(sorted(models.items(), key=lambda kv: (list(NBODY_PAPER).index(kv[0].split(",")[0]),
+                                                       int(kv[0].rsplit(" ", 1)[1]))))
+
+
 def nbody_run(model: str, seed: int | list[int], steps: int, checkpoints: str | None, compile: bool,
               data: str = "symlib", device: str = "cpu") -> list[dict]:
     """Train one Table 2 model on ``data`` (a key of ``NBODY_DATA``); return, per seed, the test MSE at

@@ -77,6 +77,8 @@ def _recipes() -> dict[str, Callable[[], object]]:
         **{f"nbody-{s}-0": lambda s=s: nbody.load(s, cache=False) for s in nbody.SPLITS},
         **{f"nbody-{s}-0-authors-frames": lambda s=s: nbody.load(s, frames="authors", cache=False)
            for s in nbody.SPLITS},
+        **{f"nbody-test-{k}-authors-frames": lambda k=k: nbody.load("test", seed=k, frames="authors",
+                                                                     cache=False) for k in (1, 2, 3)},
         **{f"nbody-authors-{s}": lambda s=s: nbody.load_authors(s, cache=False) for s in nbody.SPLITS},
         "backbone-16": lambda: proteins.random_backbone(16, generator=gen(0)),
         # chapter 07
@@ -115,6 +117,9 @@ DIGESTS: dict[str, str] = {
     "nbody-train-0-authors-frames": "ad7e23fd45fddbef98e7b2b8905585c05a7c1fff16918378cb2b52c618ae087e",
     "nbody-valid-0-authors-frames": "02e3ae83678998ec019bcf2c9a977885abcd86c7ef8d1b4c0ef0ae7420c14c9a",
     "nbody-test-0-authors-frames": "47648188f2f143c7a1ba0a95b25b1f8bb85d18c70125836379e5fcff1d32cad2",
+    "nbody-test-1-authors-frames": "13e3fab9b49963f147608d9afb1562f0ce6bf29d23b46eb03ce9a0a7bc27f9da",
+    "nbody-test-2-authors-frames": "81f088ed80f00d6d608c7f7e57a62268ceaf2e2862f6fdd4eb9555d854baac61",
+    "nbody-test-3-authors-frames": "7f173256d0fc1ecec31b7777cfd0a23b80188b3d7e7466506e1afbdeecb83145",
     "nbody-authors-train": "1e918729e1d947116ad18543b4e7698af47d2c3158076c175eda2b5d415287f8",
     "nbody-authors-valid": "dde072a4d8e0cea838accc91f5312160571b517c870d22fea415d3c4e722c4ff",
     "nbody-authors-test": "22d58b8dd332c7434c30f98510be28dbdcf89be0b0c526cf09c29e8539741bc8",
