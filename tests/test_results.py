@@ -23,9 +23,11 @@ from symlib.stats import estimate, t_quantile
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = [p for p in sorted((ROOT / "results").glob("*.json")) if "rows" in json.loads(p.read_text())]
-#: what the page renders: the tables of reproductions, the measurement of the authors' N-body replay, and
-#: the recorded commands run again (scripts/regeneration.py)
-RENDERED = FILES + [ROOT / "results" / "nbody-replay.json", ROOT / "results" / "regeneration.json"]
+#: what the page renders: the tables of reproductions, the measurement of the authors' N-body replay, the
+#: trained N-body models on several test sets (scripts/test_sets.py), and the recorded commands run again
+#: (scripts/regeneration.py)
+RENDERED = FILES + [ROOT / "results" / f"{name}.json"
+                    for name in ("nbody-replay", "nbody-test-sets", "regeneration")]
 PROVENANCE = {"commit", "dirty", "date", "wall_seconds", "jobs", "threads_per_run", "device", "cpu", "cores",
               "python", "torch", "numpy", "libc", "os", "cpu_capability"}
 
@@ -95,8 +97,12 @@ def test_every_result_was_made_on_the_books_data(path: Path) -> None:
     from symlib.data.digests import DIGESTS
 
     result = json.loads(path.read_text())
-    used = result["settings"]["data_digests"] if "settings" in result else \
-        {f"nbody-authors-{s}": r["digest"] for s, r in result["splits"].items()}
+    if "settings" in result:
+        used = result["settings"]["data_digests"]
+    elif "sets" in result:
+        used = {r["data"]: r["digest"] for r in result["sets"].values()}
+    else:
+        used = {f"nbody-authors-{s}": r["digest"] for s, r in result["splits"].items()}
     assert used and all(DIGESTS[name] == d for name, d in used.items()), used
 
 
@@ -477,3 +483,27 @@ def test_the_pages_account_of_our_draw_holds() -> None:
     for label, row in result["rows"].items():
         verdict = _page()._verdict(label, row, result.get("format", ".1%"), result)[1]
         assert len(row["per_seed"]) >= 3 and verdict == said[label], (label, verdict)
+
+
+def test_the_pages_account_of_the_test_sets_holds() -> None:
+    """book/reproductions.md on results/nbody-test-sets.json: for every seed of the EGNN and of the GNN the
+    authors' test split is the easiest of the sets and ours the hardest; not so for the Radial Field and
+    the Linear; the page renders every number."""
+    page = " ".join((ROOT / "book" / "reproductions.md").read_text().split())
+    result = json.loads((ROOT / "results" / "nbody-test-sets.json").read_text())
+    assert len(result["sets"]) == 5 and "on five test sets of 2,000 systems" in page
+    assert all(r["systems"] == 2_000 for r in result["sets"].values())
+
+    def ordered(model: str) -> bool:
+        seeds = [row for label, row in result["models"].items() if label.startswith(f"{model}, seed")]
+        assert len(seeds) >= 3, model
+        return all(min(row, key=lambda s: row[s]["mse"]) == "the authors' test split"
+                   and max(row, key=lambda s: row[s]["mse"]) == "our draw's test split" for row in seeds)
+
+    assert "For every seed of the EGNN and of the GNN, the authors' test split gives the lowest error" in page
+    assert ordered("EGNN") and ordered("GNN")
+    assert "The Radial Field and the Linear do not order the sets this way" in page
+    assert not ordered("Radial Field") and not ordered("Linear")
+    table = "\n".join(_page().test_sets_lines(result))
+    for label, row in result["models"].items():
+        assert f"| {label} | " + " | ".join(f"{r['mse']:.5f}" for r in row.values()) in table

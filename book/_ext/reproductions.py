@@ -292,6 +292,22 @@ def replay_lines(result: dict[str, Any]) -> list[str]:
     return lines + ["", f"Provenance: {_provenance(result['provenance'])}", ""]
 
 
+def test_sets_lines(result: dict[str, Any]) -> list[str]:
+    """MyST Markdown for ``nbody-test-sets.json`` (``scripts/test_sets.py``): per trained model, its test
+    MSE on each test set, and the largest standard error over the systems of one set."""
+    sets = list(result["sets"])
+    lines = [f"*{result['what']}.*", "",
+             "| model (after its last step) | " + " | ".join(sets) + " | largest SE over systems |",
+             "|:--|" + "--:|" * (len(sets) + 1)]
+    for label, row in result["models"].items():
+        se = max(row[name]["se"] for name in sets)
+        lines.append(f"| {label} | " + " | ".join(f"{row[name]['mse']:.5f}" for name in sets)
+                     + f" | {se:.5f} |")
+    digests = ", ".join(f"{name} `{r['digest'][:12]}`" for name, r in result["sets"].items())
+    return lines + ["", f"Data (SHA-256): {digests}.", "",
+                    f"Provenance: {_provenance(result['provenance'])}", ""]
+
+
 def regeneration_lines(result: dict[str, Any]) -> list[str]:
     """MyST Markdown for ``regeneration.json`` (``scripts/regeneration.py``): per row and kernel set,
     how many seeds regenerate exactly, the largest change of one seed beside the seeds' own standard
@@ -388,6 +404,8 @@ class Reproductions(SphinxDirective):
                           ""] + table_lines(result)
             elif result.get("experiment") == "nbody-replay":
                 lines += [f"**{result['experiment']}** (`results/{path.name}`)", ""] + replay_lines(result)
+            elif result.get("experiment") == "nbody-test-sets":
+                lines += [f"**{result['experiment']}** (`results/{path.name}`)", "", *test_sets_lines(result)]
             elif result.get("experiment") == "regeneration":
                 lines += [f"**{result['experiment']}** (`results/{path.name}`)", "",
                           *regeneration_lines(result)]
