@@ -507,3 +507,24 @@ def test_the_pages_account_of_the_test_sets_holds() -> None:
     table = "\n".join(_page().test_sets_lines(result))
     for label, row in result["models"].items():
         assert f"| {label} | " + " | ".join(f"{r['mse']:.5f}" for r in row.values()) in table
+
+
+def test_trained_models_finds_single_and_batched_checkpoints_of_full_runs(tmp_path: Path) -> None:
+    """``reproduce.trained_models``: every seed of a full-schedule checkpoint on the named data, one model
+    per seed of a batched run with that seed's weights; shortened runs and other data are left out."""
+    import torch
+
+    script = _load(ROOT / "scripts" / "reproduce.py", "reproduce_script")
+    torch.manual_seed(0)
+    linear, egnns = script.nbody_model("Linear"), [script.nbody_model("EGNN") for _ in range(2)]
+    stacked = {k: torch.stack([m.state_dict()[k] for m in egnns]) for k in egnns[0].state_dict()}
+    torch.save({"model": linear.state_dict()}, tmp_path / "nbody-authors-Linear-4-300000.pt")
+    torch.save({"params": stacked, "buffers": {}, "seeds": [1, 2]},
+               tmp_path / "nbody-authors-EGNN-seeds1-2-300000.pt")
+    torch.save({"model": linear.state_dict()}, tmp_path / "nbody-authors-Linear-0-300.pt")       # shortened
+    torch.save({"model": linear.state_dict()}, tmp_path / "nbody-Linear-0-300000.pt")           # our draw
+    models = script.trained_models(tmp_path)
+    assert list(models) == ["EGNN, seed 1", "EGNN, seed 2", "Linear, seed 4"]
+    for net, want in zip([models["EGNN, seed 1"], models["EGNN, seed 2"]], egnns):
+        assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), want.state_dict().values()))
+    assert list(script.trained_models(tmp_path, data="symlib")) == ["Linear, seed 0"]
