@@ -24,8 +24,8 @@ from symlib.stats import estimate, t_quantile
 ROOT = Path(__file__).resolve().parents[1]
 FILES = [p for p in sorted((ROOT / "results").glob("*.json")) if "rows" in json.loads(p.read_text())]
 #: what the page renders: the tables of reproductions, the measurement of the authors' N-body replay, the
-#: trained N-body models on several test sets (scripts/test_sets.py), and the recorded commands run again
-#: (scripts/regeneration.py)
+#: trained N-body models on several test sets (scripts/nbody_test_sets.py), and the recorded commands run
+#: again (scripts/regeneration.py)
 RENDERED = FILES + [ROOT / "results" / f"{name}.json"
                     for name in ("nbody-replay", "nbody-test-sets", "regeneration")]
 PROVENANCE = {"commit", "dirty", "date", "wall_seconds", "jobs", "threads_per_run", "device", "cpu", "cores",

@@ -293,8 +293,8 @@ def replay_lines(result: dict[str, Any]) -> list[str]:
 
 
 def test_sets_lines(result: dict[str, Any]) -> list[str]:
-    """MyST Markdown for ``nbody-test-sets.json`` (``scripts/test_sets.py``): per trained model, its test
-    MSE on each test set, and the largest standard error over the systems of one set."""
+    """MyST Markdown for ``nbody-test-sets.json`` (``scripts/nbody_test_sets.py``): per trained model, its
+    test MSE on each test set, and the largest standard error over the systems of one set."""
     sets = list(result["sets"])
     lines = [f"*{result['what']}.*", "",
              "| model (after its last step) | " + " | ".join(sets) + " | largest SE over systems |",

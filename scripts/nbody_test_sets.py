@@ -1,6 +1,6 @@
 """The same trained N-body models on many test sets: how far a row moves with its test set alone.
 
-    python scripts/test_sets.py [CHECKPOINT_DIR ...]   # writes results/nbody-test-sets.json (minutes)
+    python scripts/nbody_test_sets.py [CHECKPOINT_DIR ...]   # writes results/nbody-test-sets.json (minutes)
 
 A row of the Reproductions page is a test MSE on one test set of 2,000 systems; the paper's number is
 on the authors' test set, ours on a fresh draw. This script takes every model that
@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 DRAWS = (0, 1, 2, 3)                 # data seeds of our draws (the tables use data seed 0)
 
 
-def test_sets() -> dict:
+def held_out_sets() -> dict:
     """The test sets by name, each an :class:`symlib.data.nbody.NBody` of 2,000 systems, and the name
     of its digest in :data:`symlib.data.digests.DIGESTS`."""
     from symlib.data import nbody
@@ -47,7 +47,7 @@ def main(directories: list[Path]) -> None:
     models = {k: v for d in directories for k, v in reproduce.trained_models(d).items()}
     if not models:
         raise SystemExit(f"no model trained on the authors' systems in {[str(d) for d in directories]}")
-    sets = test_sets()
+    sets = held_out_sets()
     table = {label: {} for label in models}
     for name, (_, data) in sets.items():
         with torch.no_grad():
