@@ -53,6 +53,11 @@ def _page():
 JUDGED_SEEDS = _page().JUDGED_SEEDS
 
 
+def _verdict(result: dict, label: str) -> str:
+    """The page's verdict word for row ``label`` of ``result``."""
+    return _page()._verdict(label, result["rows"][label], result.get("format", ".1%"), result)[1]
+
+
 def _check(result: dict) -> None:
     assert result["rows"], "no rows"
     for p in _provenances(result):
@@ -288,8 +293,7 @@ def test_each_table_has_its_forest_plot(path: Path) -> None:
     assert svg.startswith("<svg") and svg == _page().forest_svg(result)
     for label in result["rows"]:
         assert f">{label}<" in svg.replace("&#39;", "'"), label
-    words = [_page()._verdict(label, row, result.get("format", ".1%"), result)[1]
-             for label, row in result["rows"].items()]
+    words = [_verdict(result, label) for label in result["rows"]]
     assert sum(svg.count(f">{w}<") for w in set(words)) == len(words)
 
 
@@ -460,7 +464,7 @@ def test_the_pages_account_of_the_decisive_table_holds() -> None:
     if min(seeds) < 8:
         assert seeds == {3} and "these rows have three" in page, seeds     # else: say how many they have
     for label, row in result["rows"].items():
-        verdict = _page()._verdict(label, row, result.get("format", ".1%"), result)[1]
+        verdict = _verdict(result, label)
         assert len(row["per_seed"]) >= 3 and verdict == said[label].split()[0], (label, verdict)
 
 
@@ -476,12 +480,12 @@ def test_the_pages_account_of_our_draw_holds() -> None:
     authors = json.loads((ROOT / "results" / "nbody-authors.json").read_text())
     assert "the EGNN and the Radial Field, the same code trained the same way, agree on the authors' " in page
     for label in ("EGNN", "Radial Field"):
-        verdict = _page()._verdict(label, authors["rows"][label], authors.get("format", ".1%"), authors)[1]
+        verdict = _verdict(authors, label)
         assert verdict == "agrees", (label, verdict)
     said = {"EGNN": "disagrees", "GNN": "agrees", "Radial Field": "disagrees", "Linear": "disagrees"}
     assert set(result["rows"]) == set(said)
     for label, row in result["rows"].items():
-        verdict = _page()._verdict(label, row, result.get("format", ".1%"), result)[1]
+        verdict = _verdict(result, label)
         assert len(row["per_seed"]) >= 3 and verdict == said[label], (label, verdict)
 
 
@@ -542,13 +546,9 @@ def test_the_pages_account_of_the_frames_holds() -> None:
     ours, frames = (json.loads((ROOT / "results" / f"{name}.json").read_text())
                     for name in ("nbody", "nbody-frames"))
     page_ext = _page()
-
-    def verdict(result: dict, label: str) -> str:
-        return page_ext._verdict(label, result["rows"][label], result.get("format", ".1%"), result)[1]
-
     linear = frames["rows"]["Linear"]["mean"] / ours["rows"]["Linear"]["mean"]
-    assert abs(linear - 1) < 0.01 and verdict(frames, "Linear") == verdict(ours, "Linear")
-    assert (verdict(ours, "GNN"), verdict(frames, "GNN")) == ("agrees", "disagrees")
+    assert abs(linear - 1) < 0.01 and _verdict(frames, "Linear") == _verdict(ours, "Linear")
+    assert (_verdict(ours, "GNN"), _verdict(frames, "GNN")) == ("agrees", "disagrees")
     for result in (ours, frames):
         row = result["rows"]["GNN"]
         low = page_ext.prediction_interval(row, same_test_set=False)[0]
