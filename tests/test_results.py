@@ -312,8 +312,8 @@ def test_the_pages_account_of_the_nbody_data_holds() -> None:
     """What book/reproductions.md says of the N-body data: a few percent of the test systems are unstable;
     the Linear barely depends on its seed; the portable replay of the authors' systems moves no stable
     target, and only a handful of systems, relative to numpy's own draws; the models not re-run on the
-    portable data, or with fewer than three seeds, or not with the authors' frames, are the ones the page
-    lists as not re-run."""
+    portable data, or with fewer than three seeds on either draw or with the authors' frames, are the ones
+    the page lists as not re-run."""
     page = (ROOT / "book" / "reproductions.md").read_text()
     pending = " ".join(page[page.index("Not re-run yet on the portable data:"):].split(". ")[0].split())
     files = [json.loads((ROOT / "results" / f"{name}.json").read_text())
@@ -323,10 +323,10 @@ def test_the_pages_account_of_the_nbody_data_holds() -> None:
         assert 0.01 < 1 - stable / total < 0.1, result["settings"]["stable_test_systems"]
         linear = result["rows"]["Linear"]
         assert linear["se"] is not None and linear["se"] < 0.01 * min(linear["test_set_se"].values())
-    frames = json.loads((ROOT / "results" / "nbody-frames.json").read_text())["rows"]
+    frames = json.loads((ROOT / "results" / "nbody-frames.json").read_text())
     for model in files[0]["rows"] | files[1]["rows"]:
-        missing = (any(len(result["rows"].get(model, {}).get("per_seed", {})) < 3 for result in files)
-                   or model not in frames)
+        missing = any(len(result["rows"].get(model, {}).get("per_seed", {})) < 3
+                      for result in [*files, frames])
         assert missing == (f"the {model}" in pending), (model, pending)
     replay = json.loads((ROOT / "results" / "nbody-replay.json").read_text())
     for split, r in replay["splits"].items():
@@ -535,19 +535,21 @@ def test_trained_models_finds_single_and_batched_checkpoints_of_full_runs(tmp_pa
 
 
 def test_the_pages_account_of_the_frames_holds() -> None:
-    """book/reproductions.md on our draw with either frame convention: the Linear moves by under 1% and keeps
-    its verdict; the paper's GNN number lies within 5% of the low end of the interval with both, inside
-    with ours and outside with the authors'."""
+    """book/reproductions.md on our draw with either frame convention: the Linear and the Radial Field move by
+    under 1% and keep their verdicts; the paper's GNN number lies within 5% of the low end of the interval
+    with both, inside with ours and outside with the authors'."""
     page = " ".join((ROOT / "book" / "reproductions.md").read_text().split())
-    assert ("the frame convention moves the Linear's number by less than one percent and leaves its verdict"
-            in page)
+    assert ("the frame convention moves the Linear's and the Radial Field's numbers by less than one percent "
+            "and leaves their verdicts alone" in page)
     assert "the paper's number is within 5% of the low end of its interval both times, inside it with our " \
            "frames and outside with the authors'" in page
     ours, frames = (json.loads((ROOT / "results" / f"{name}.json").read_text())
                     for name in ("nbody", "nbody-frames"))
     page_ext = _page()
-    linear = frames["rows"]["Linear"]["mean"] / ours["rows"]["Linear"]["mean"]
-    assert abs(linear - 1) < 0.01 and _verdict(frames, "Linear") == _verdict(ours, "Linear")
+    for model in ("Linear", "Radial Field"):
+        ratio = frames["rows"][model]["mean"] / ours["rows"][model]["mean"]
+        assert abs(ratio - 1) < 0.01 and _verdict(frames, model) == _verdict(ours, model), (model, ratio)
+        assert len(frames["rows"][model]["per_seed"]) >= 3, model
     assert (_verdict(ours, "GNN"), _verdict(frames, "GNN")) == ("agrees", "disagrees")
     for result in (ours, frames):
         row = result["rows"]["GNN"]
