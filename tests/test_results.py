@@ -39,6 +39,11 @@ def _load(path: Path, name: str):
     return module
 
 
+def _result(name: str) -> dict:
+    """``results/<name>.json``."""
+    return json.loads((ROOT / "results" / f"{name}.json").read_text())
+
+
 def _provenances(result: dict) -> list[dict]:
     """The file's provenance, or each N-body run's (rows and seeds run at different times)."""
     if "provenance" in result:
@@ -316,19 +321,18 @@ def test_the_pages_account_of_the_nbody_data_holds() -> None:
     the page lists as not re-run."""
     page = (ROOT / "book" / "reproductions.md").read_text()
     pending = " ".join(page[page.index("Not re-run yet on the portable data:"):].split(". ")[0].split())
-    files = [json.loads((ROOT / "results" / f"{name}.json").read_text())
-             for name in ("nbody", "nbody-authors")]
+    files = [_result(name) for name in ("nbody", "nbody-authors")]
     for result in files:
         stable, total = map(int, result["settings"]["stable_test_systems"].split(" of "))
         assert 0.01 < 1 - stable / total < 0.1, result["settings"]["stable_test_systems"]
         linear = result["rows"]["Linear"]
         assert linear["se"] is not None and linear["se"] < 0.01 * min(linear["test_set_se"].values())
-    frames = json.loads((ROOT / "results" / "nbody-frames.json").read_text())
+    frames = _result("nbody-frames")
     for model in files[0]["rows"] | files[1]["rows"]:
         missing = any(len(result["rows"].get(model, {}).get("per_seed", {})) < 3
                       for result in [*files, frames])
         assert missing == (f"the {model}" in pending), (model, pending)
-    replay = json.loads((ROOT / "results" / "nbody-replay.json").read_text())
+    replay = _result("nbody-replay")
     for split, r in replay["splits"].items():
         assert r["stable_systems_moved_over_1e-6"] == 0, split
         moved = r["targets_moved_over_1e-6"]
@@ -396,10 +400,10 @@ def test_seeds_run_together_or_on_a_gpu_get_their_own_command() -> None:
 def test_regeneration_is_recomputed_from_its_checks() -> None:
     """``results/regeneration.json``: each check's verdicts follow the page's rule, and a seed that
     regenerates exactly changes by nothing."""
-    result = json.loads((ROOT / "results" / "regeneration.json").read_text())
+    result = _result("regeneration")
     page = "\n".join(_page().regeneration_lines(result))
     for check in result["checks"]:
-        recorded = json.loads((ROOT / "results" / f"{check['file']}.json").read_text())["rows"][check["row"]]
+        recorded = _result(check["file"])["rows"][check["row"]]
         assert check["seeds"] == len(recorded["per_seed"])
         assert math.isclose(check["recorded"]["mean"], recorded["mean"], rel_tol=1e-12)
         assert (check["identical"] == check["seeds"]) == (check["largest_change"] == 0)
@@ -413,7 +417,7 @@ def test_the_pages_account_of_regeneration_holds() -> None:
     """What book/reproductions.md says under the regeneration table: with the kernels that made them
     every seed regenerates exactly; with the fallback kernels no MNIST-1D seed does, one seed moves by
     at most a few seed SDs, and no verdict changes; the N-body Linear regenerates with every kernel set."""
-    result = json.loads((ROOT / "results" / "regeneration.json").read_text())
+    result = _result("regeneration")
     kernels = {c["kernels"] for c in result["checks"]}
     assert kernels == {"this machine's", "avx2", "default"}
     for c in result["checks"]:
@@ -428,8 +432,7 @@ def test_the_pages_account_of_the_radial_field_holds() -> None:
     """book/reproductions.md: on the authors' systems one Radial Field seed lies far above the other two,
     with a large error over test systems, and its interval reaches below zero while the verdict agrees;
     on our draw its seeds lie close together and it disagrees, as the Linear does."""
-    authors, ours = (json.loads((ROOT / "results" / f"{name}.json").read_text())
-                     for name in ("nbody-authors", "nbody"))
+    authors, ours = (_result(name) for name in ("nbody-authors", "nbody"))
     row = authors["rows"]["Radial Field"]
     values = sorted(row["per_seed"].values())
     assert len(values) == 3 and values[2] > 2 * values[1] and values[1] < 1.1 * values[0], values
@@ -455,7 +458,7 @@ def test_the_pages_account_of_the_decisive_table_holds() -> None:
             "Linear": "disagrees"}
     assert "the EGNN and the GNN agree with the paper" in sentence
     assert all(f"the {label} {said[label]}" in sentence for label in ("Radial Field", "Linear"))
-    result = json.loads((ROOT / "results" / "nbody-authors.json").read_text())
+    result = _result("nbody-authors")
     assert set(result["rows"]) == set(said)
     seeds = {len(result["rows"][label]["per_seed"]) for label in ("EGNN", "GNN")}
     undecided = ("is a finding in the book's sense (two runs compared, not a run against a number), "
@@ -476,8 +479,8 @@ def test_the_pages_account_of_our_draw_holds() -> None:
     sentence = page[start:page.index(". ", start)]
     assert ("the EGNN, the Radial Field and the Linear disagree with the paper while only the GNN agrees"
             in sentence)
-    result = json.loads((ROOT / "results" / "nbody.json").read_text())
-    authors = json.loads((ROOT / "results" / "nbody-authors.json").read_text())
+    result = _result("nbody")
+    authors = _result("nbody-authors")
     assert "the EGNN and the Radial Field, the same code trained the same way, agree on the authors' " in page
     for label in ("EGNN", "Radial Field"):
         verdict = _verdict(authors, label)
@@ -494,7 +497,7 @@ def test_the_pages_account_of_the_test_sets_holds() -> None:
     authors' test split is the easiest of the sets and ours the hardest; not so for the Radial Field and
     the Linear; the page renders every number."""
     page = " ".join((ROOT / "book" / "reproductions.md").read_text().split())
-    result = json.loads((ROOT / "results" / "nbody-test-sets.json").read_text())
+    result = _result("nbody-test-sets")
     assert len(result["sets"]) == 5 and "on five test sets of 2,000 systems" in page
     assert all(r["systems"] == 2_000 for r in result["sets"].values())
 
@@ -543,8 +546,7 @@ def test_the_pages_account_of_the_frames_holds() -> None:
             "and leaves their verdicts alone" in page)
     assert "the paper's number is within 5% of the low end of its interval both times, inside it with our " \
            "frames and outside with the authors'" in page
-    ours, frames = (json.loads((ROOT / "results" / f"{name}.json").read_text())
-                    for name in ("nbody", "nbody-frames"))
+    ours, frames = (_result(name) for name in ("nbody", "nbody-frames"))
     page_ext = _page()
     for model in ("Linear", "Radial Field"):
         ratio = frames["rows"][model]["mean"] / ours["rows"][model]["mean"]
